@@ -1,0 +1,97 @@
+import { InvalidKeyError } from '../common/errors';
+
+const KEY_CHARS = /^[A-Za-z0-9/_.\-@]+$/;
+const PREFIX_CHARS = /^[A-Za-z0-9_.\-]+$/;
+export const MAX_KEY_LENGTH = 1024;
+
+/**
+ * Refuses any bank key that could escape its section or confuse listing: characters outside
+ * the design's set, a trailing slash, empty, `.` or `..` segments, or absurd length.
+ */
+export function validateKey(key: string): string {
+  if (typeof key !== 'string' || key.length === 0) throw new InvalidKeyError(String(key), 'empty');
+  if (key.length > MAX_KEY_LENGTH) {
+    throw new InvalidKeyError(key, `longer than ${MAX_KEY_LENGTH} characters`);
+  }
+  if (!KEY_CHARS.test(key)) {
+    throw new InvalidKeyError(key, 'only A-Z a-z 0-9 / _ . - @ are allowed');
+  }
+  if (key.endsWith('/')) throw new InvalidKeyError(key, 'must not end with /');
+  const segments = key.split('/');
+  segments.forEach((segment, i) => {
+    if (segment === '.' || segment === '..') {
+      throw new InvalidKeyError(key, `segment "${segment}" is not allowed`);
+    }
+    if (segment === '' && i !== 0) throw new InvalidKeyError(key, 'empty path segment');
+  });
+  return key;
+}
+
+/** Joins a section prefix and a relative key into one bank key. */
+export function joinKey(prefix: string, key: string): string {
+  if (prefix === '') return key;
+  return `${prefix.replace(/\/+$/, '')}/${key.replace(/^\/+/, '')}`;
+}
+
+/**
+ * Every Redis key of one bank, built in one place. All carry the hash tag `{prefix}` so a
+ * bank's Lua scripts touch a single Redis Cluster slot.
+ */
+export class RedisKeys {
+  readonly tag: string;
+
+  constructor(readonly prefix: string) {
+    if (!PREFIX_CHARS.test(prefix)) {
+      throw new InvalidKeyError(prefix, 'bank prefix may use only A-Z a-z 0-9 _ . -');
+    }
+    this.tag = `{${prefix}}`;
+  }
+
+  /** The JSON body of a bank object. */
+  object(key: string): string {
+    return `${this.tag}:obj:${key}`;
+  }
+
+  /** Sorted set (all scores 0) of every object key, for lexicographic paging. */
+  get objectIndex(): string {
+    return `${this.tag}:objects`;
+  }
+
+  /** Hash of a checkpoint's live fields: status, reason, per-resource status. */
+  checkpointState(checkpointId: string): string {
+    return `${this.tag}:cpstate:${checkpointId}`;
+  }
+
+  lease(checkpointId: string): string {
+    return `${this.tag}:lease:${checkpointId}`;
+  }
+
+  fence(checkpointId: string): string {
+    return `${this.tag}:fence:${checkpointId}`;
+  }
+
+  get owner(): string {
+    return `${this.tag}:owner`;
+  }
+
+  operationLog(operationId: string): string {
+    return `${this.tag}:oplog:${operationId}`;
+  }
+}
+
+/** Bank object keys of the checkpoint layout (Karbor's). */
+export const bankPaths = {
+  checkpointDir: (id: string) => `/checkpoints/${id}`,
+  checkpointIndex: (id: string) => `/checkpoints/${id}/index.json`,
+  byProvider: (provider: string, project: string, ts: number, id: string) =>
+    `/indices/by-provider/${provider}/${project}/${tsKey(ts)}@${id}`,
+  byDate: (date: string, project: string, ts: number, id: string) =>
+    `/indices/by-date/${date}/${project}/${tsKey(ts)}@${id}`,
+  byPlan: (plan: string, project: string, date: string, ts: number, id: string) =>
+    `/indices/by-plan/${plan}/${project}/${date}/${tsKey(ts)}@${id}`,
+};
+
+/** Zero-padded so lexicographic order is time order. */
+export function tsKey(ts: number): string {
+  return String(Math.floor(ts)).padStart(12, '0');
+}

@@ -1,0 +1,83 @@
+/**
+ * Every error the service raises on purpose carries a stable `code`, so the CLI can turn it
+ * into one line and an exit code, and activities can decide whether a retry could help.
+ */
+export abstract class KarborError extends Error {
+  abstract readonly code: string;
+  /** True when retrying the same call cannot succeed (bad input, a refused state change). */
+  abstract readonly permanent: boolean;
+}
+
+/** Thrown by bank key validation when a caller names a key that the bank cannot hold. */
+export class InvalidKeyError extends KarborError {
+  readonly code = 'INVALID_KEY';
+  readonly permanent = true;
+  constructor(
+    readonly key: string,
+    readonly why: string,
+  ) {
+    super(`invalid bank key ${JSON.stringify(shorten(key))}: ${why}`);
+  }
+}
+
+/** Thrown by a read-only BankSection when a plugin tries to write or delete through it. */
+export class ReadOnlySectionError extends KarborError {
+  readonly code = 'READ_ONLY_SECTION';
+  readonly permanent = true;
+  constructor(readonly prefix: string) {
+    super(`bank section ${prefix} is read-only`);
+  }
+}
+
+/** Thrown by CheckpointCollection when a checkpoint id is not in the bank. */
+export class CheckpointNotFoundError extends KarborError {
+  readonly code = 'CHECKPOINT_NOT_FOUND';
+  readonly permanent = true;
+  constructor(readonly checkpointId: string) {
+    super(`checkpoint ${checkpointId} not found`);
+  }
+}
+
+/** Thrown when a checkpoint is not in a state that allows the asked-for change. */
+export class InvalidStatusTransitionError extends KarborError {
+  readonly code = 'INVALID_STATUS_TRANSITION';
+  readonly permanent = true;
+  constructor(
+    readonly checkpointId: string,
+    readonly actual: string,
+    readonly expected: readonly string[],
+    readonly wanted: string,
+  ) {
+    super(
+      `checkpoint ${checkpointId} is ${actual}; it must be ${expected.join(' or ')} to become ${wanted}`,
+    );
+  }
+}
+
+/** Thrown on a write under a checkpoint whose lease expired or was taken by a newer owner. */
+export class LeaseLostError extends KarborError {
+  readonly code = 'LEASE_LOST';
+  readonly permanent = true;
+  constructor(
+    readonly checkpointId: string,
+    readonly why: string,
+  ) {
+    super(`write lease on checkpoint ${checkpointId} lost: ${why}`);
+  }
+}
+
+/** Thrown when a plan document is malformed or names things that do not exist. */
+export class InvalidPlanError extends KarborError {
+  readonly code = 'INVALID_PLAN';
+  readonly permanent = true;
+}
+
+/** Thrown when a backing service (Redis, Temporal) cannot be reached. */
+export class ServiceUnreachableError extends KarborError {
+  readonly code = 'SERVICE_UNREACHABLE';
+  readonly permanent = false;
+}
+
+function shorten(s: string): string {
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}

@@ -1,0 +1,26 @@
+// Build step: bundle the workflow code once (workers then start fast) and copy the bank's
+// Lua scripts beside the compiled bank module.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+
+async function main(): Promise<void> {
+  const dist = path.join(__dirname, '..');
+  const root = path.join(dist, '..');
+  const luaSrc = path.join(root, 'bank', 'lua');
+  const luaDst = path.join(dist, 'bank', 'lua');
+  fs.mkdirSync(luaDst, { recursive: true });
+  for (const f of fs.readdirSync(luaSrc)) {
+    if (f.endsWith('.lua')) fs.copyFileSync(path.join(luaSrc, f), path.join(luaDst, f));
+  }
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} },
+  });
+  fs.writeFileSync(path.join(dist, 'workflow-bundle.js'), code);
+}
+
+main().catch((err: unknown) => {
+  console.error(`bundle-workflows: ${(err as Error).message}`);
+  process.exit(1);
+});

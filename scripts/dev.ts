@@ -1,0 +1,220 @@
+// The long-running local setup: Redis (AOF on), the Temporal dev server with its Web UI and a
+// SQLite file, and one worker. `up` reuses what is already running, so it is safe to repeat;
+// `down` stops everything it started.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { configFromEnv } from '../common/config';
+import { devServerSettings, temporalCliPath } from '../temporal-config/dev-server';
+import {
+  isAlive,
+  portAnswers,
+  PROJECT_ROOT,
+  startRedis,
+  startTemporal,
+  stopProcess,
+  temporalReady,
+  waitUntil,
+} from './services';
+
+const RUN_DIR = path.join(PROJECT_ROOT, '.run');
+const STATE_FILE = path.join(RUN_DIR, 'dev.json');
+
+interface DevState {
+  redis?: { pid: number; port: number };
+  temporal?: { pid: number; port: number; uiPort: number };
+  worker?: { pid: number };
+}
+
+export interface DevEndpoints {
+  temporalAddress: string;
+  uiUrl: string;
+  redisUrl: string;
+  namespace: string;
+}
+
+function readState(): DevState {
+  try {
+    return JSON.parse(fs.readFileSync(STATE_FILE, 'utf8')) as DevState;
+  } catch {
+    return {};
+  }
+}
+
+function writeState(state: DevState): void {
+  fs.mkdirSync(RUN_DIR, { recursive: true });
+  fs.writeFileSync(STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
+}
+
+function port(envName: string, fallback: number): number {
+  const v = process.env[envName];
+  if (!v) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0 || n > 65535) throw new Error(`${envName}=${v} is not a port`);
+  return n;
+}
+
+async function ensureFree(p: number, what: string, envName: string): Promise<void> {
+  if (await portAnswers('127.0.0.1', p)) {
+    throw new Error(
+      `port ${p} for ${what} is taken by another program; stop it or set ${envName} to a free port`,
+    );
+  }
+}
+
+export function endpoints(state: DevState): DevEndpoints {
+  if (!state.temporal || !state.redis) throw new Error('dev setup is not running');
+  return {
+    temporalAddress: `127.0.0.1:${state.temporal.port}`,
+    uiUrl: `http://127.0.0.1:${state.temporal.uiPort}`,
+    redisUrl: `redis://127.0.0.1:${state.redis.port}`,
+    namespace: devServerSettings.namespace,
+  };
+}
+
+async function up(): Promise<DevEndpoints> {
+  const state = readState();
+  fs.mkdirSync(RUN_DIR, { recursive: true });
+
+  if (state.redis && isAlive(state.redis.pid) && (await portAnswers('127.0.0.1', state.redis.port))) {
+    log(`redis-server already running on port ${state.redis.port}`);
+  } else {
+    const p = port('KARBOR_DEV_REDIS_PORT', devServerSettings.redisPort);
+    await ensureFree(p, 'Redis', 'KARBOR_DEV_REDIS_PORT');
+    const redis = await startRedis({
+      port: p,
+      dir: path.join(RUN_DIR, 'redis'),
+      appendfsync: (process.env.KARBOR_REDIS_APPENDFSYNC as 'always' | 'everysec' | 'no') || 'everysec',
+      detached: true,
+      logFile: path.join(RUN_DIR, 'redis.log'),
+    });
+    state.redis = { pid: redis.pid, port: redis.port };
+    writeState(state);
+    log(`started redis-server on port ${redis.port} (AOF, appendfsync everysec)`);
+  }
+
+  if (
+    state.temporal &&
+    isAlive(state.temporal.pid) &&
+    (await temporalReady(`127.0.0.1:${state.temporal.port}`, devServerSettings.namespace))
+  ) {
+    log(`Temporal dev server already running on port ${state.temporal.port}`);
+  } else {
+    const p = port('KARBOR_DEV_TEMPORAL_PORT', devServerSettings.port);
+    const ui = port('KARBOR_DEV_UI_PORT', devServerSettings.uiPort);
+    await ensureFree(p, 'the Temporal frontend', 'KARBOR_DEV_TEMPORAL_PORT');
+    await ensureFree(ui, 'the Temporal Web UI', 'KARBOR_DEV_UI_PORT');
+    log('starting the Temporal dev server (first start takes a few seconds)');
+    const t = await startTemporal({
+      cli: temporalCliPath(PROJECT_ROOT),
+      port: p,
+      uiPort: ui,
+      dbFile: path.join(PROJECT_ROOT, devServerSettings.dbFile),
+      detached: true,
+      logFile: path.join(RUN_DIR, 'temporal.log'),
+    });
+    state.temporal = { pid: t.pid, port: t.port, uiPort: t.uiPort };
+    writeState(state);
+    log(`started Temporal dev server on port ${t.port}, Web UI on port ${t.uiPort}`);
+  }
+
+  const ep = endpoints(state);
+  // The worker is always restarted so it runs the code just built.
+  if (state.worker) await stopProcess(state.worker.pid);
+  state.worker = { pid: startWorker(ep) };
+  writeState(state);
+  await waitForPoller(ep);
+  log(`worker ${state.worker.pid} is polling (log: .run/worker.log)`);
+  return ep;
+}
+
+function startWorker(ep: DevEndpoints): number {
+  const logFd = fs.openSync(path.join(RUN_DIR, 'worker.log'), 'a');
+  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'worker', 'main.js')], {
+    detached: true,
+    stdio: ['ignore', logFd, logFd],
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: ep.temporalAddress,
+      TEMPORAL_NAMESPACE: ep.namespace,
+      REDIS_URL: ep.redisUrl,
+    },
+  });
+  fs.closeSync(logFd);
+  child.unref();
+  return child.pid!;
+}
+
+async function waitForPoller(ep: DevEndpoints): Promise<void> {
+  const { taskQueue } = configFromEnv(process.env);
+  const conn = await Connection.connect({ address: ep.temporalAddress });
+  try {
+    await waitUntil(
+      `a worker polling task queue ${taskQueue} (see .run/worker.log)`,
+      async () => {
+        const res = await conn.workflowService.describeTaskQueue({
+          namespace: ep.namespace,
+          taskQueue: { name: taskQueue },
+          taskQueueType: 1, // workflow task queue
+        });
+        return (res.pollers?.length ?? 0) > 0;
+      },
+      60_000,
+      250,
+    );
+  } finally {
+    await conn.close();
+  }
+}
+
+async function down(): Promise<void> {
+  const state = readState();
+  for (const name of ['worker', 'temporal', 'redis'] as const) {
+    const s = state[name];
+    if (s && isAlive(s.pid)) {
+      await stopProcess(s.pid);
+      log(`stopped ${name} (pid ${s.pid})`);
+    }
+    delete state[name];
+  }
+  writeState(state);
+}
+
+function status(): void {
+  const state = readState();
+  for (const name of ['redis', 'temporal', 'worker'] as const) {
+    const s = state[name];
+    log(`${name}: ${s && isAlive(s.pid) ? `running (pid ${s.pid})` : 'stopped'}`);
+  }
+  if (state.temporal) log(`Web UI: http://127.0.0.1:${state.temporal.uiPort}`);
+}
+
+function log(msg: string): void {
+  process.stderr.write(`dev: ${msg}\n`);
+}
+
+async function main(): Promise<void> {
+  const cmd = process.argv[2];
+  switch (cmd) {
+    case 'up': {
+      const ep = await up();
+      if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(ep)}\n`);
+      return;
+    }
+    case 'down':
+      return down();
+    case 'status':
+      return status();
+    default:
+      process.stderr.write('usage: node dist/scripts/dev.js up [--json] | down | status\n');
+      process.exitCode = cmd === '--help' || cmd === '-h' ? 0 : 2;
+  }
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`dev: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}

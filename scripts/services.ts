@@ -1,0 +1,209 @@
+// Starting and stopping the real servers the project runs on: redis-server and the Temporal
+// dev server. Shared by the dev setup (detached, long-lived) and the test harness (children
+// of the test run).
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { devServerArgs } from '../temporal-config/dev-server';
+
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+/** A port nobody listens on right now (the kernel picks it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => {
+        if (addr && typeof addr === 'object') resolve(addr.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+export function portAnswers(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(timeoutMs, () => done(false));
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
+}
+
+/** Polls `check` until it is true or the deadline passes; the error names what was awaited. */
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface ServiceProcess {
+  pid: number;
+  port: number;
+  child: ChildProcess;
+}
+
+export interface SpawnOptions {
+  /** Survive the parent (dev setup) instead of dying with it (tests). */
+  detached?: boolean;
+  logFile?: string;
+}
+
+function spawnService(cmd: string, args: string[], opts: SpawnOptions): ChildProcess {
+  const out = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
+  const child = spawn(cmd, args, {
+    detached: opts.detached ?? false,
+    stdio: ['ignore', out, out],
+  });
+  if (typeof out === 'number') fs.closeSync(out);
+  if (opts.detached) child.unref();
+  return child;
+}
+
+/** Fails with the log's last lines when a child dies before it is ready. */
+async function waitReady(
+  name: string,
+  child: ChildProcess,
+  ready: () => Promise<boolean>,
+  timeoutMs: number,
+  logFile?: string,
+): Promise<void> {
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => {
+    exited = `exited with ${signal ?? code}`;
+  });
+  child.once('error', (err) => {
+    exited = err.message;
+  });
+  try {
+    await waitUntil(name, async () => {
+      if (exited) throw new Error(`${name} ${exited}${logTail(logFile)}`);
+      return ready();
+    }, timeoutMs);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+}
+
+function logTail(logFile?: string): string {
+  if (!logFile || !fs.existsSync(logFile)) return '';
+  const lines = fs.readFileSync(logFile, 'utf8').trim().split('\n').slice(-5);
+  return `:\n  ${lines.join('\n  ')}`;
+}
+
+export interface RedisOptions extends SpawnOptions {
+  port?: number;
+  dir: string;
+  /** AOF fsync policy; `off` disables AOF (fast throwaway servers for tests). */
+  appendfsync?: 'always' | 'everysec' | 'no' | 'off';
+}
+
+export async function startRedis(opts: RedisOptions): Promise<ServiceProcess> {
+  const port = opts.port ?? (await freePort());
+  fs.mkdirSync(opts.dir, { recursive: true });
+  const fsync = opts.appendfsync ?? 'everysec';
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', opts.dir, '--save', ''];
+  if (fsync === 'off') args.push('--appendonly', 'no');
+  else args.push('--appendonly', 'yes', '--appendfsync', fsync);
+  const child = spawnService('redis-server', args, opts);
+  await waitReady(`redis-server on port ${port}`, child, () => portAnswers('127.0.0.1', port), 15_000, opts.logFile);
+  return { pid: child.pid!, port, child };
+}
+
+export interface TemporalOptions extends SpawnOptions {
+  cli: string;
+  port?: number;
+  uiPort?: number;
+  dbFile?: string;
+  namespace?: string;
+}
+
+export interface TemporalProcess extends ServiceProcess {
+  uiPort: number;
+}
+
+export async function startTemporal(opts: TemporalOptions): Promise<TemporalProcess> {
+  if (!fs.existsSync(opts.cli)) {
+    throw new Error(`Temporal CLI not found at ${opts.cli}; run scripts/bootstrap first`);
+  }
+  const port = opts.port ?? (await freePort());
+  const uiPort = opts.uiPort ?? (await freePort());
+  const args = devServerArgs({
+    ip: '127.0.0.1',
+    port,
+    uiPort,
+    ...(opts.dbFile ? { dbFile: opts.dbFile } : {}),
+    ...(opts.namespace ? { namespace: opts.namespace } : {}),
+  });
+  const child = spawnService(opts.cli, args, opts);
+  await waitReady(
+    `Temporal dev server on port ${port}`,
+    child,
+    () => temporalReady(`127.0.0.1:${port}`, opts.namespace ?? 'default'),
+    60_000,
+    opts.logFile,
+  );
+  return { pid: child.pid!, port, uiPort, child };
+}
+
+/** True once the frontend answers and the namespace exists. */
+export async function temporalReady(address: string, namespace: string): Promise<boolean> {
+  if (!(await portAnswers(address.split(':')[0]!, Number(address.split(':')[1])))) return false;
+  let conn: Connection | undefined;
+  try {
+    conn = await Connection.connect({ address, connectTimeout: '2s' });
+    await conn.workflowService.describeNamespace({ namespace });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await conn?.close();
+  }
+}
+
+/** SIGTERM, then SIGKILL if it lingers; resolves once the process is gone. */
+export async function stopProcess(pid: number, graceMs = 10_000): Promise<void> {
+  if (!isAlive(pid)) return;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  try {
+    await waitUntil(`process ${pid} to exit`, async () => Promise.resolve(!isAlive(pid)), graceMs);
+  } catch {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}

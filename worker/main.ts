@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// karbor-worker: hosts Karbor's workflows and activities on the configured task queue.
+// Temporal's runtime turns SIGINT/SIGTERM into a graceful shutdown: polling stops, activities
+// in flight get the grace time to finish, then are cancelled; we close Redis last.
+import { configFromEnv } from '../common/config';
+import { KarborError } from '../common/errors';
+import { connectRedis, redactUrl } from '../common/redis';
+import { connectTemporalWorker, createKarborWorker } from './karbor-worker';
+
+async function main(): Promise<void> {
+  const config = configFromEnv(process.env);
+  const redis = await connectRedis(config.redisUrl, 'karbor-worker');
+  try {
+    const connection = await connectTemporalWorker(config.temporalAddress);
+    try {
+      const worker = await createKarborWorker({ config, connection, redis });
+      console.log(
+        `karbor-worker: polling ${config.taskQueue} on ${config.temporalAddress} (namespace ${config.namespace}), bank ${config.bankPrefix} at ${redactUrl(config.redisUrl)}`,
+      );
+      await worker.run();
+      console.log('karbor-worker: stopped');
+    } finally {
+      await connection.close();
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
+main().catch((err: unknown) => {
+  const message = err instanceof KarborError ? err.message : (err as Error).stack ?? String(err);
+  console.error(`karbor-worker: ${message}`);
+  process.exit(1);
+});
