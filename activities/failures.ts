@@ -5,9 +5,9 @@ import { KarborError } from '../common/errors';
  * Wraps every activity so our typed errors cross into Temporal with their code as the
  * failure type, and permanent ones as non-retryable failures.
  */
-export function withFailureMapping<T extends Record<string, (...args: never[]) => Promise<unknown>>>(
-  activities: T,
-): T {
+export function withFailureMapping<
+  T extends Record<string, (...args: never[]) => Promise<unknown>>,
+>(activities: T): T {
   const wrapped: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(activities)) {
     wrapped[name] = async (...args: never[]) => {

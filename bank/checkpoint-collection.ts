@@ -107,12 +107,10 @@ export class CheckpointCollection {
     to: CheckpointStatus,
     reason = '',
   ): Promise<void> {
-    const [outcome, actual] = await this.scripts.transitionCheckpoint(this.keys.checkpointState(id), [
-      to,
-      reason,
-      String(Math.floor(Date.now() / 1000)),
-      ...from,
-    ]);
+    const [outcome, actual] = await this.scripts.transitionCheckpoint(
+      this.keys.checkpointState(id),
+      [to, reason, String(Math.floor(Date.now() / 1000)), ...from],
+    );
     if (outcome === 'missing') throw new CheckpointNotFoundError(id);
     if (outcome === 'conflict') throw new InvalidStatusTransitionError(id, actual, from, to);
   }

@@ -1,7 +1,7 @@
 import { InvalidKeyError } from '../common/errors';
 
 const KEY_CHARS = /^[A-Za-z0-9/_.\-@]+$/;
-const PREFIX_CHARS = /^[A-Za-z0-9_.\-]+$/;
+const PREFIX_CHARS = /^[A-Za-z0-9_.-]+$/;
 export const MAX_KEY_LENGTH = 1024;
 
 /**

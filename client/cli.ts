@@ -47,7 +47,8 @@ function buildProgram(): Command {
         const result = await svc.waitForProtect(started.checkpoint_id);
         const doc = await svc.showCheckpoint(plan.provider_id, started.checkpoint_id);
         if (g.json) printJson(doc);
-        else process.stdout.write(`${doc.id} ${doc.status}${doc.reason ? `: ${doc.reason}` : ''}\n`);
+        else
+          process.stdout.write(`${doc.id} ${doc.status}${doc.reason ? `: ${doc.reason}` : ''}\n`);
         return result.status === 'available' ? EXIT.ok : EXIT.failed;
       });
     });

@@ -25,6 +25,6 @@ export function printTable(columns: string[], rows: string[][]): void {
 
 function formatValue(v: unknown): string {
   if (v === null || v === undefined) return '';
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
+  if (typeof v === 'string') return v;
+  return JSON.stringify(v);
 }

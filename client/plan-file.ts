@@ -26,7 +26,8 @@ export function checkPlanShape(doc: unknown, where = 'plan'): Plan {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) fail('must be a JSON object');
   const p = doc as Record<string, unknown>;
   for (const field of ['id', 'name', 'provider_id', 'project_id'] as const) {
-    if (typeof p[field] !== 'string' || p[field] === '') fail(`"${field}" must be a non-empty string`);
+    if (typeof p[field] !== 'string' || p[field] === '')
+      fail(`"${field}" must be a non-empty string`);
   }
   if (!Array.isArray(p.resources) || p.resources.length === 0) {
     fail('"resources" must be a non-empty list');

@@ -18,7 +18,8 @@ import {
   waitUntil,
 } from './services';
 
-const RUN_DIR = path.join(PROJECT_ROOT, '.run');
+// KARBOR_RUN_DIR lets tests run a second, isolated dev setup beside a developer's own.
+const RUN_DIR = process.env.KARBOR_RUN_DIR ?? path.join(PROJECT_ROOT, '.run');
 const STATE_FILE = path.join(RUN_DIR, 'dev.json');
 
 interface DevState {
@@ -34,7 +35,7 @@ export interface DevEndpoints {
   namespace: string;
 }
 
-function readState(): DevState {
+export function readState(): DevState {
   try {
     return JSON.parse(fs.readFileSync(STATE_FILE, 'utf8')) as DevState;
   } catch {
@@ -77,7 +78,11 @@ async function up(): Promise<DevEndpoints> {
   const state = readState();
   fs.mkdirSync(RUN_DIR, { recursive: true });
 
-  if (state.redis && isAlive(state.redis.pid) && (await portAnswers('127.0.0.1', state.redis.port))) {
+  if (
+    state.redis &&
+    isAlive(state.redis.pid) &&
+    (await portAnswers('127.0.0.1', state.redis.port))
+  ) {
     log(`redis-server already running on port ${state.redis.port}`);
   } else {
     const p = port('KARBOR_DEV_REDIS_PORT', devServerSettings.redisPort);
@@ -85,7 +90,8 @@ async function up(): Promise<DevEndpoints> {
     const redis = await startRedis({
       port: p,
       dir: path.join(RUN_DIR, 'redis'),
-      appendfsync: (process.env.KARBOR_REDIS_APPENDFSYNC as 'always' | 'everysec' | 'no') || 'everysec',
+      appendfsync:
+        (process.env.KARBOR_REDIS_APPENDFSYNC as 'always' | 'everysec' | 'no') || 'everysec',
       detached: true,
       logFile: path.join(RUN_DIR, 'redis.log'),
     });
@@ -110,7 +116,7 @@ async function up(): Promise<DevEndpoints> {
       cli: temporalCliPath(PROJECT_ROOT),
       port: p,
       uiPort: ui,
-      dbFile: path.join(PROJECT_ROOT, devServerSettings.dbFile),
+      dbFile: path.join(RUN_DIR, path.basename(devServerSettings.dbFile)),
       detached: true,
       logFile: path.join(RUN_DIR, 'temporal.log'),
     });
@@ -125,7 +131,7 @@ async function up(): Promise<DevEndpoints> {
   state.worker = { pid: startWorker(ep) };
   writeState(state);
   await waitForPoller(ep);
-  log(`worker ${state.worker.pid} is polling (log: .run/worker.log)`);
+  log(`worker ${state.worker.pid} is polling (log: ${path.join(RUN_DIR, 'worker.log')})`);
   return ep;
 }
 
@@ -151,7 +157,7 @@ async function waitForPoller(ep: DevEndpoints): Promise<void> {
   const conn = await Connection.connect({ address: ep.temporalAddress });
   try {
     await waitUntil(
-      `a worker polling task queue ${taskQueue} (see .run/worker.log)`,
+      `a worker polling task queue ${taskQueue} (see ${path.join(RUN_DIR, 'worker.log')})`,
       async () => {
         const res = await conn.workflowService.describeTaskQueue({
           namespace: ep.namespace,

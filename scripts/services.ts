@@ -50,7 +50,8 @@ export async function waitUntil(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
@@ -103,10 +104,14 @@ async function waitReady(
     exited = err.message;
   });
   try {
-    await waitUntil(name, async () => {
-      if (exited) throw new Error(`${name} ${exited}${logTail(logFile)}`);
-      return ready();
-    }, timeoutMs);
+    await waitUntil(
+      name,
+      async () => {
+        if (exited) throw new Error(`${name} ${exited}${logTail(logFile)}`);
+        return ready();
+      },
+      timeoutMs,
+    );
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
@@ -134,7 +139,13 @@ export async function startRedis(opts: RedisOptions): Promise<ServiceProcess> {
   if (fsync === 'off') args.push('--appendonly', 'no');
   else args.push('--appendonly', 'yes', '--appendfsync', fsync);
   const child = spawnService('redis-server', args, opts);
-  await waitReady(`redis-server on port ${port}`, child, () => portAnswers('127.0.0.1', port), 15_000, opts.logFile);
+  await waitReady(
+    `redis-server on port ${port}`,
+    child,
+    () => portAnswers('127.0.0.1', port),
+    15_000,
+    opts.logFile,
+  );
   return { pid: child.pid!, port, child };
 }
 

@@ -2,7 +2,10 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import type { SearchAttributePair } from '@temporalio/common';
 
 /** Custom search attributes every Karbor run carries, so the Web UI can find it by any of them. */
-export const KarborOperation = defineSearchAttributeKey('KarborOperation', SearchAttributeType.KEYWORD);
+export const KarborOperation = defineSearchAttributeKey(
+  'KarborOperation',
+  SearchAttributeType.KEYWORD,
+);
 export const KarborProviderId = defineSearchAttributeKey(
   'KarborProviderId',
   SearchAttributeType.KEYWORD,

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  const message = err instanceof KarborError ? err.message : (err as Error).stack ?? String(err);
+  const message = err instanceof KarborError ? err.message : ((err as Error).stack ?? String(err));
   console.error(`karbor-worker: ${message}`);
   process.exit(1);
 });

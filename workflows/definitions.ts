@@ -27,9 +27,7 @@ export const progressQuery = defineQuery<Progress>('progress');
  * Completes once the checkpoint document exists in the bank (or rejects with the validation
  * error), so `execute_operation(protect)` can return the id the way Karbor's RPC does.
  */
-export const checkpointCreatedUpdate = defineUpdate<{ checkpoint_id: string }>(
-  'checkpointCreated',
-);
+export const checkpointCreatedUpdate = defineUpdate<{ checkpoint_id: string }>('checkpointCreated');
 
 export const workflowIds = {
   protect: (checkpointId: string) => `protect-${checkpointId}`,

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { freePort } from '../../scripts/services';
+import { CLI, envFor, isolatedConfig, startWorker, testEnv } from '../support/env';
+import type { RunningWorker } from '../support/env';
+
+interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function karbor(args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('the karbor CLI', () => {
+  const cfg = isolatedConfig('cli');
+  const env = envFor(cfg);
+  let worker: RunningWorker;
+  const dir = path.join(testEnv.workDir, 'cli');
+  const planFile = path.join(dir, 'plan.json');
+
+  before(async () => {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(
+      planFile,
+      JSON.stringify({
+        id: 'plan-cli',
+        name: 'cli',
+        provider_id: 'provider-noop',
+        project_id: cfg.projectId,
+        resources: [{ id: 'r1', type: 'Karbor::Noop', name: 'r1' }],
+      }),
+    );
+    worker = await startWorker(cfg);
+  });
+  after(async () => worker?.stop());
+
+  it('prints help and version with exit code 0', async () => {
+    const help = await karbor(['--help'], env);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Usage: karbor/);
+    for (const sub of [
+      ['protect', '--help'],
+      ['checkpoint', 'show', '--help'],
+    ]) {
+      const r = await karbor(sub, env);
+      assert.equal(r.code, 0, `karbor ${sub.join(' ')}`);
+      assert.match(r.stdout, /Usage: karbor/);
+    }
+    const v = await karbor(['--version'], env);
+    assert.equal(v.code, 0);
+    assert.match(v.stdout.trim(), /^\d+\.\d+\.\d+$/);
+  });
+
+  it('exits 2 on an unknown command', async () => {
+    const r = await karbor(['frobnicate'], env);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown command/);
+  });
+
+  it('protect --wait --json prints only the available checkpoint document', async () => {
+    const r = await karbor(['protect', planFile, '--wait', '--json'], env);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { id: string; status: string };
+    assert.equal(doc.status, 'available');
+    const shown = await karbor(['checkpoint', 'show', 'provider-noop', doc.id, '--json'], env);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.equal((JSON.parse(shown.stdout) as { id: string }).id, doc.id);
+  });
+
+  it('refuses a malformed plan with one line and exit code 2', async () => {
+    const bad = path.join(dir, 'bad.json');
+    fs.writeFileSync(bad, JSON.stringify({ id: 'x', name: 'x', provider_id: 'p' }));
+    const r = await karbor(['protect', bad], env);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    assert.match(r.stderr, /project_id/);
+    const notJson = path.join(dir, 'not.json');
+    fs.writeFileSync(notJson, '{ nope');
+    const r2 = await karbor(['protect', notJson], env);
+    assert.equal(r2.code, 2);
+    assert.match(r2.stderr, /not JSON/);
+  });
+
+  it('reports a missing checkpoint with exit code 2', async () => {
+    const r = await karbor(['checkpoint', 'show', 'provider-noop', 'no-such-id'], env);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /checkpoint no-such-id not found/);
+  });
+
+  it('exits 3 with one line when the service is unreachable', async () => {
+    const dead = `127.0.0.1:${await freePort()}`;
+    const r = await karbor(['--address', dead, 'protect', planFile], env);
+    assert.equal(r.code, 3);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    assert.match(r.stderr, new RegExp(`cannot reach Temporal at ${dead.replace(/\./g, '\\.')}`));
+  });
+});

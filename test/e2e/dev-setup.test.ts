@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { PROJECT_ROOT, freePort, isAlive } from '../../scripts/services';
+import { testEnv } from '../support/env';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function node(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [path.join(PROJECT_ROOT, 'dist', 'scripts', script), ...args],
+      { env },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe('the dev setup behind the main-job command', () => {
+  const runDir = path.join(testEnv.workDir, 'dev-run');
+  let env: NodeJS.ProcessEnv = {};
+
+  after(async () => {
+    if (env.KARBOR_RUN_DIR) await node('dev.js', ['down'], env);
+  });
+
+  it('starts Redis, Temporal and a worker, and a second up reuses the servers', async () => {
+    env = {
+      ...process.env,
+      KARBOR_RUN_DIR: runDir,
+      KARBOR_DEV_REDIS_PORT: String(await freePort()),
+      KARBOR_DEV_TEMPORAL_PORT: String(await freePort()),
+      KARBOR_DEV_UI_PORT: String(await freePort()),
+    };
+    const first = await node('dev.js', ['up'], env);
+    assert.equal(first.code, 0, first.stderr);
+    const state1 = JSON.parse(fs.readFileSync(path.join(runDir, 'dev.json'), 'utf8')) as {
+      redis: { pid: number };
+      temporal: { pid: number };
+      worker: { pid: number };
+    };
+    const second = await node('dev.js', ['up'], env);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stderr, /redis-server already running/);
+    assert.match(second.stderr, /Temporal dev server already running/);
+    const state2 = JSON.parse(
+      fs.readFileSync(path.join(runDir, 'dev.json'), 'utf8'),
+    ) as typeof state1;
+    assert.equal(state2.redis.pid, state1.redis.pid);
+    assert.equal(state2.temporal.pid, state1.temporal.pid);
+    assert.notEqual(state2.worker.pid, state1.worker.pid, 'the worker is restarted on new code');
+    assert.equal(isAlive(state1.worker.pid), false);
+    assert.equal(
+      fs.readFileSync(
+        path.join(runDir, 'redis', 'appendonlydir', 'appendonly.aof.manifest'),
+        'utf8',
+      ).length > 0,
+      true,
+    );
+  });
+
+  it('protects the sample plan and prints an available checkpoint and a Web UI link', async () => {
+    const demo = await node('demo.js', [], env);
+    assert.equal(demo.code, 0, demo.stderr);
+    const id = demo.stdout.trim();
+    assert.match(id, /^[0-9a-f-]{36}$/);
+    assert.match(demo.stderr, new RegExp(`checkpoint ${id} in Redis: status available`));
+    assert.match(
+      demo.stderr,
+      /Web UI \(HTTP 200\): http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/protect-/,
+    );
+  });
+
+  it('refuses with a clear message when a port is taken by another program', async () => {
+    const other = {
+      ...env,
+      KARBOR_RUN_DIR: path.join(testEnv.workDir, 'dev-run-2'),
+      KARBOR_DEV_REDIS_PORT: env.KARBOR_DEV_REDIS_PORT,
+    };
+    const r = await node('dev.js', ['up'], other);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /port \d+ for Redis is taken by another program/);
+  });
+
+  it('down stops everything it started', async () => {
+    const state = JSON.parse(fs.readFileSync(path.join(runDir, 'dev.json'), 'utf8')) as {
+      redis: { pid: number };
+      temporal: { pid: number };
+      worker: { pid: number };
+    };
+    const r = await node('dev.js', ['down'], env);
+    assert.equal(r.code, 0, r.stderr);
+    for (const pid of [state.redis.pid, state.temporal.pid, state.worker.pid]) {
+      assert.equal(isAlive(pid), false, `pid ${pid} still alive`);
+    }
+  });
+});

@@ -1,0 +1,116 @@
+// What tests share: the servers the harness started, isolated per test by bank prefix and
+// task queue, and workers that run inside the test process.
+import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
+import type { Redis } from 'ioredis';
+import type { KarborConfig } from '../../common/config';
+import { connectRedis } from '../../common/redis';
+import { connectTemporalWorker, createKarborWorker } from '../../worker/karbor-worker';
+import { PROJECT_ROOT } from '../../scripts/services';
+
+// Worker state changes at INFO would bury the test report.
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+function need(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run tests with npm test (the harness sets it)`);
+  return v;
+}
+
+export const testEnv = {
+  get redisUrl() {
+    return need('KARBOR_TEST_REDIS_URL');
+  },
+  get temporalAddress() {
+    return need('KARBOR_TEST_TEMPORAL_ADDRESS');
+  },
+  get temporalUi() {
+    return need('KARBOR_TEST_TEMPORAL_UI');
+  },
+  get temporalCli() {
+    return need('KARBOR_TEST_TEMPORAL_CLI');
+  },
+  get workDir() {
+    return need('KARBOR_TEST_WORK_DIR');
+  },
+};
+
+export const CLI = path.join(PROJECT_ROOT, 'dist', 'client', 'cli.js');
+export const WORKER_MAIN = path.join(PROJECT_ROOT, 'dist', 'worker', 'main.js');
+
+/** A configuration with its own bank prefix and task queue, so tests never see each other. */
+export function isolatedConfig(label: string): KarborConfig {
+  const id = `${label}-${randomUUID().slice(0, 8)}`;
+  return {
+    temporalAddress: testEnv.temporalAddress,
+    namespace: 'default',
+    taskQueue: `test-${id}`,
+    redisUrl: testEnv.redisUrl,
+    bankPrefix: `t-${id}`,
+    projectId: 'tenant-a',
+  };
+}
+
+/** The environment a child process (CLI, worker) needs to use an isolated config. */
+export function envFor(cfg: KarborConfig): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    TEMPORAL_ADDRESS: cfg.temporalAddress,
+    TEMPORAL_NAMESPACE: cfg.namespace,
+    KARBOR_TASK_QUEUE: cfg.taskQueue,
+    REDIS_URL: cfg.redisUrl,
+    KARBOR_BANK_PREFIX: cfg.bankPrefix,
+    KARBOR_PROJECT_ID: cfg.projectId,
+  };
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  redis: Redis;
+  stop(): Promise<void>;
+}
+
+/** Runs a real worker in this process until `stop()`. */
+export async function startWorker(cfg: KarborConfig): Promise<RunningWorker> {
+  const redis = await connectRedis(cfg.redisUrl, 'test-worker');
+  const connection: NativeConnection = await connectTemporalWorker(cfg.temporalAddress);
+  const worker = await createKarborWorker({ config: cfg, connection, redis });
+  const running = worker.run();
+  return {
+    worker,
+    redis,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+      redis.disconnect();
+    },
+  };
+}
+
+/** Polls until `check` returns a value (not undefined) or the deadline passes. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

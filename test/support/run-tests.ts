@@ -1,0 +1,76 @@
+// The test run: starts one real redis-server and one real Temporal dev server (in-memory) on
+// free ports, runs every test file with node's test runner against them, and stops both
+// afterwards, whatever the tests did.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { temporalCliPath } from '../../temporal-config/dev-server';
+import { PROJECT_ROOT, startRedis, startTemporal, stopProcess } from '../../scripts/services';
+import type { ServiceProcess } from '../../scripts/services';
+
+function findTests(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...findTests(p));
+    else if (entry.name.endsWith('.test.js')) out.push(p);
+  }
+  return out.sort();
+}
+
+async function main(): Promise<number> {
+  const filters = process.argv.slice(2);
+  const testDir = path.join(PROJECT_ROOT, 'dist', 'test');
+  const files = findTests(testDir).filter(
+    (f) => filters.length === 0 || filters.some((x) => f.includes(x)),
+  );
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'karbor-test-'));
+  const started: ServiceProcess[] = [];
+  const stopAll = async () => {
+    await Promise.all(started.map((s) => stopProcess(s.pid, 5000)));
+    fs.rmSync(work, { recursive: true, force: true });
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    void stopAll().finally(() => process.kill(process.pid, sig));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const cli = temporalCliPath(PROJECT_ROOT);
+    const [redis, temporal] = await Promise.all([
+      startRedis({ dir: path.join(work, 'redis'), appendfsync: 'off' }),
+      startTemporal({ cli, logFile: path.join(work, 'temporal.log') }),
+    ]);
+    started.push(redis, temporal);
+    process.stderr.write(
+      `test harness: redis-server on ${redis.port}, Temporal dev server on ${temporal.port} (UI ${temporal.uiPort})\n`,
+    );
+    const child = spawn(
+      process.execPath,
+      ['--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=300000', ...files],
+      {
+        stdio: 'inherit',
+        env: {
+          ...process.env,
+          KARBOR_TEST_REDIS_URL: `redis://127.0.0.1:${redis.port}`,
+          KARBOR_TEST_TEMPORAL_ADDRESS: `127.0.0.1:${temporal.port}`,
+          KARBOR_TEST_TEMPORAL_UI: `http://127.0.0.1:${temporal.uiPort}`,
+          KARBOR_TEST_TEMPORAL_CLI: cli,
+          KARBOR_TEST_WORK_DIR: work,
+        },
+      },
+    );
+    return await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
+  } finally {
+    await stopAll();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`test harness: ${(err as Error).message}\n`);
+    process.exit(1);
+  },
+);
