@@ -39,7 +39,11 @@ export default tseslint.config(
           patterns: [
             { group: ['node:*'], message: 'Workflows must not use Node built-ins.' },
             { group: ['ioredis'], message: 'Workflows must not do I/O.' },
-            { group: ['**/bank', '**/bank/**'], message: 'Workflows must not touch the bank.' },
+            {
+              group: ['**/bank', '**/bank/**'],
+              allowTypeImports: true,
+              message: 'Workflows must not touch the bank.',
+            },
             { group: ['**/plugins', '**/plugins/**'], message: 'Plugins run in activities.' },
             {
               group: ['**/activities', '**/activities/**'],

@@ -1,8 +1,12 @@
+import type { LeaseToken } from '../bank/bank';
 import type { CheckpointCollection } from '../bank/checkpoint-collection';
-import type { CheckpointDocument, ProtectionPlanSummary } from '../common/documents';
+import type { LeaseManager } from '../bank/leases';
+import type { ProtectionPlanSummary } from '../common/documents';
 
 export interface CreateCheckpointInput {
   checkpointId: string;
+  /** The workflow that builds the checkpoint: it, not a worker process, owns the lease. */
+  leaseOwner: string;
   providerId: string;
   projectId: string;
   plan: ProtectionPlanSummary;
@@ -13,30 +17,37 @@ export interface CreateCheckpointInput {
 
 export interface CheckpointActivityDeps {
   checkpoints: CheckpointCollection;
-  ownerId: string;
+  leases: LeaseManager;
 }
 
 /** Checkpoint bookkeeping steps of an operation; each is idempotent. */
-export function checkpointActivities({ checkpoints, ownerId }: CheckpointActivityDeps) {
+export function checkpointActivities({ checkpoints, leases }: CheckpointActivityDeps) {
   return {
-    async createCheckpoint(input: CreateCheckpointInput): Promise<CheckpointDocument> {
-      return checkpoints.create({
+    async createCheckpoint(input: CreateCheckpointInput): Promise<LeaseToken> {
+      const { lease } = await checkpoints.create({
         id: input.checkpointId,
-        ownerId,
+        leaseOwner: input.leaseOwner,
         providerId: input.providerId,
         projectId: input.projectId,
         plan: input.plan,
         resourceGraph: input.resourceGraph,
         createdAtMs: input.createdAtMs,
       });
+      return lease;
     },
 
-    async completeCheckpoint(checkpointId: string): Promise<void> {
-      await checkpoints.transition(checkpointId, ['protecting'], 'available');
+    async renewCheckpointLease(lease: LeaseToken): Promise<void> {
+      await leases.renew(lease);
     },
 
-    async failCheckpoint(checkpointId: string, reason: string): Promise<void> {
-      await checkpoints.transition(checkpointId, ['protecting'], 'error', reason);
+    async completeCheckpoint(lease: LeaseToken): Promise<void> {
+      await checkpoints.transition(lease.checkpointId, ['protecting'], 'available', { lease });
+      await leases.release(lease);
+    },
+
+    async failCheckpoint(lease: LeaseToken, reason: string): Promise<void> {
+      await checkpoints.transition(lease.checkpointId, ['protecting'], 'error', { reason, lease });
+      await leases.release(lease);
     },
   };
 }

@@ -2,43 +2,63 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Redis } from 'ioredis';
 
-/** Lua scripts of the bank, one file each under bank/lua (copied beside the build). */
-const SCRIPTS = ['create-checkpoint', 'transition-checkpoint'] as const;
-type ScriptName = (typeof SCRIPTS)[number];
+/**
+ * The bank's Lua scripts (bank/lua/*.lua, copied beside the build), each registered on a
+ * client with `defineCommand` so calls go by EVALSHA with automatic reload. Every script gets
+ * the shared prelude lib/lease.lua.
+ */
+const SCRIPT_FILES = {
+  putObject: 'put-object',
+  deleteObject: 'delete-object',
+  createCheckpoint: 'create-checkpoint',
+  transitionCheckpoint: 'transition-checkpoint',
+  setResourceStatus: 'set-resource-status',
+  purgeCheckpoint: 'purge-checkpoint',
+  leaseAcquire: 'lease-acquire',
+  leaseRenew: 'lease-renew',
+  leaseRelease: 'lease-release',
+  leaseCheck: 'lease-check',
+} as const;
 
-export type TransitionReply = ['ok' | 'same' | 'conflict' | 'missing', string];
+export type ScriptName = keyof typeof SCRIPT_FILES;
 
-/** The typed face of the commands `defineBankScripts` adds to an ioredis client. */
-export interface BankScripts {
-  createCheckpoint(keys: string[], args: string[]): Promise<number>;
-  transitionCheckpoint(stateKey: string, args: string[]): Promise<TransitionReply>;
-}
+/** Every script answers a list whose first element says what happened. */
+export type ScriptReply = [string, ...string[]];
 
-function luaDir(): string {
-  // Compiled code runs from dist/bank; the .lua sources are copied there by the build.
-  return path.join(__dirname, 'lua');
-}
+type Caller = (keys: string[], args: (string | number)[]) => Promise<ScriptReply>;
+export type BankScripts = Record<ScriptName, Caller>;
 
-function camel(name: ScriptName): string {
-  return name.replace(/-(\w)/g, (_m, c: string) => c.toUpperCase());
-}
+let sources: Record<ScriptName, string> | undefined;
 
-const loaded = new WeakSet<Redis>();
-
-/** Registers the bank's scripts on a client once (EVALSHA with automatic reload). */
-export function defineBankScripts(redis: Redis): BankScripts {
-  if (!loaded.has(redis)) {
-    for (const name of SCRIPTS) {
-      const lua = fs.readFileSync(path.join(luaDir(), `${name}.lua`), 'utf8');
-      redis.defineCommand(camel(name), { lua });
+function loadSources(): Record<ScriptName, string> {
+  if (!sources) {
+    const dir = path.join(__dirname, 'lua');
+    const prelude = fs.readFileSync(path.join(dir, 'lib', 'lease.lua'), 'utf8');
+    const out: Partial<Record<ScriptName, string>> = {};
+    for (const [name, file] of Object.entries(SCRIPT_FILES) as [ScriptName, string][]) {
+      out[name] = `${prelude}\n${fs.readFileSync(path.join(dir, `${file}.lua`), 'utf8')}`;
     }
-    loaded.add(redis);
+    sources = out as Record<ScriptName, string>;
   }
-  const r = redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
-  return {
-    createCheckpoint: (keys, args) =>
-      r.createCheckpoint!(keys.length, ...keys, ...args) as Promise<number>,
-    transitionCheckpoint: (stateKey, args) =>
-      r.transitionCheckpoint!(1, stateKey, ...args) as Promise<TransitionReply>,
-  };
+  return sources;
+}
+
+const registered = new WeakMap<Redis, BankScripts>();
+
+/** The bank's scripts on one client, registered once per client. */
+export function bankScripts(redis: Redis): BankScripts {
+  const existing = registered.get(redis);
+  if (existing) return existing;
+  const callers: Partial<BankScripts> = {};
+  for (const [name, lua] of Object.entries(loadSources()) as [ScriptName, string][]) {
+    const command = `karbor_${name}`;
+    redis.defineCommand(command, { lua });
+    const fn = (
+      redis as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>
+    )[command]!.bind(redis);
+    callers[name] = async (keys, args) => (await fn(keys.length, ...keys, ...args)) as ScriptReply;
+  }
+  const scripts = callers as BankScripts;
+  registered.set(redis, scripts);
+  return scripts;
 }

@@ -81,3 +81,45 @@ export class ServiceUnreachableError extends KarborError {
 function shorten(s: string): string {
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
+
+/** Thrown by the bank when an object key holds nothing. */
+export class ObjectNotFoundError extends KarborError {
+  readonly code = 'OBJECT_NOT_FOUND';
+  readonly permanent = true;
+  constructor(readonly key: string) {
+    super(`bank object ${key} not found`);
+  }
+}
+
+/** Thrown when another owner holds an unexpired write lease on the checkpoint. */
+export class LeaseBusyError extends KarborError {
+  readonly code = 'LEASE_BUSY';
+  readonly permanent = false;
+  constructor(
+    readonly checkpointId: string,
+    readonly holder: string,
+  ) {
+    super(`checkpoint ${checkpointId} is leased by ${holder}`);
+  }
+}
+
+/** Thrown when a checkpoint id is already taken by another operation. */
+export class CheckpointExistsError extends KarborError {
+  readonly code = 'CHECKPOINT_EXISTS';
+  readonly permanent = true;
+  constructor(readonly checkpointId: string) {
+    super(`checkpoint ${checkpointId} already exists`);
+  }
+}
+
+/** Thrown when a caller asks for something its project may not see (e.g. all_tenants). */
+export class PermissionDeniedError extends KarborError {
+  readonly code = 'PERMISSION_DENIED';
+  readonly permanent = true;
+}
+
+/** Thrown for a malformed argument: a bad date, limit, sort direction or marker. */
+export class InvalidArgumentError extends KarborError {
+  readonly code = 'INVALID_ARGUMENT';
+  readonly permanent = true;
+}

@@ -7,12 +7,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 async function main(): Promise<void> {
   const dist = path.join(__dirname, '..');
   const root = path.join(dist, '..');
-  const luaSrc = path.join(root, 'bank', 'lua');
-  const luaDst = path.join(dist, 'bank', 'lua');
-  fs.mkdirSync(luaDst, { recursive: true });
-  for (const f of fs.readdirSync(luaSrc)) {
-    if (f.endsWith('.lua')) fs.copyFileSync(path.join(luaSrc, f), path.join(luaDst, f));
-  }
+  fs.cpSync(path.join(root, 'bank', 'lua'), path.join(dist, 'bank', 'lua'), { recursive: true });
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../workflows'),
     logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} },

@@ -4,7 +4,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Redis } from 'ioredis';
 import { createActivities } from '../activities';
 import { CheckpointCollection } from '../bank/checkpoint-collection';
-import { getOwnerId } from '../bank/owner';
+import { LeaseManager } from '../bank/leases';
 import type { KarborConfig } from '../common/config';
 import { ServiceUnreachableError } from '../common/errors';
 
@@ -39,7 +39,7 @@ export async function createKarborWorker(opts: KarborWorkerOptions): Promise<Wor
   const { config, connection, redis } = opts;
   const activities = createActivities({
     checkpoints: new CheckpointCollection(redis, config.bankPrefix),
-    ownerId: await getOwnerId(redis, config.bankPrefix),
+    leases: new LeaseManager(redis, config.bankPrefix),
   });
   return Worker.create({
     connection,

@@ -1,4 +1,11 @@
-import { condition, proxyActivities, setHandler, ApplicationFailure } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  condition,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { LeaseToken } from '../bank/bank';
 import type { Activities } from '../activities';
 import { BANK_ACTIVITY } from '../temporal-config/activity-options';
 import { checkpointCreatedUpdate, progressQuery } from './definitions';
@@ -27,9 +34,11 @@ export async function protect({ checkpointId, plan }: ProtectInput): Promise<Pro
     return { checkpoint_id: checkpointId };
   });
 
+  let lease: LeaseToken;
   try {
-    await bank.createCheckpoint({
+    lease = await bank.createCheckpoint({
       checkpointId,
+      leaseOwner: workflowInfo().workflowId,
       providerId: plan.provider_id,
       projectId: plan.project_id,
       plan: {
@@ -54,11 +63,11 @@ export async function protect({ checkpointId, plan }: ProtectInput): Promise<Pro
   }
 
   try {
-    await bank.completeCheckpoint(checkpointId);
+    await bank.completeCheckpoint(lease);
     return { checkpoint_id: checkpointId, status: 'available' };
   } catch (err) {
     const reason = describe(err);
-    await bank.failCheckpoint(checkpointId, reason);
+    await bank.failCheckpoint(lease, reason);
     return { checkpoint_id: checkpointId, status: 'error', reason };
   }
 }

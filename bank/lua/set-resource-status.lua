@@ -1,0 +1,20 @@
+--[[
+set-resource-status: record one resource's status inside a checkpoint.
+
+KEYS[1]  checkpoint state hash
+KEYS[2]  lease hash
+ARGV[1]  resource id
+ARGV[2]  resource status
+ARGV[3]  lease token presented, or ''
+
+Returns {'ok'}, {'missing', ''} or {'lease', reason}.
+]]
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {'missing', ''}
+end
+local refusal = lease_refusal(KEYS[2], ARGV[3])
+if refusal then
+  return {'lease', refusal}
+end
+redis.call('HSET', KEYS[1], 'r:' .. ARGV[1], ARGV[2])
+return {'ok'}
