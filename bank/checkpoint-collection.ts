@@ -260,6 +260,7 @@ export class CheckpointCollection {
 
     const out: CheckpointDocument[] = [];
     let exhausted = false;
+    let leftOver = false;
     while (out.length < limit && !exhausted) {
       const want = Math.max(limit - out.length, 16);
       const keys = await lexRange(this.redis, this.keys.objectIndex, {
@@ -274,11 +275,15 @@ export class CheckpointCollection {
       after = keys[keys.length - 1];
       const docs = await this.fetchDocuments(keys.map(idFromIndexKey));
       for (const doc of docs) {
-        if (doc && plan.accepts(doc) && out.length < limit) out.push(doc);
+        if (!doc || !plan.accepts(doc)) continue;
+        if (out.length < limit) out.push(doc);
+        else leftOver = true;
       }
     }
     const page: CheckpointPage = { checkpoints: out };
-    if (out.length === limit && !exhausted) page.next_marker = out[out.length - 1]!.id;
+    // More may follow if the last read filled the page or stopped short of the range's end.
+    if (out.length === limit && (leftOver || !exhausted))
+      page.next_marker = out[out.length - 1]!.id;
     return page;
   }
 

@@ -114,3 +114,21 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** A Redis connection to the harness's server and a fresh bank prefix for one test file. */
+export async function isolatedBank(label: string): Promise<{ redis: Redis; prefix: string }> {
+  const redis = await connectRedis(testEnv.redisUrl, `test-${label}`);
+  return { redis, prefix: `t-${label}-${randomUUID().slice(0, 8)}` };
+}
+
+/** Every Redis key of one bank (tests only: SCAN is never used for user listings). */
+export async function allKeysOf(redis: Redis, prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}:*`, 'COUNT', 1000);
+    out.push(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  return out.sort();
+}
