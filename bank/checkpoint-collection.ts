@@ -18,7 +18,7 @@ import type { RedisKeys } from './keys';
 import { bankPaths, tsKey, validateKey } from './keys';
 import { DEFAULT_LEASE_SETTINGS } from './leases';
 import type { LeaseSettings } from './leases';
-import { checkLimit, KEY_CEILING, lexRange, RedisBank } from './redis-bank';
+import { checkLimit, KEY_CEILING, lexBounds, RedisBank } from './redis-bank';
 import { bankScripts } from './scripts';
 import type { BankScripts, ScriptReply } from './scripts';
 
@@ -263,18 +263,21 @@ export class CheckpointCollection {
     let leftOver = false;
     while (out.length < limit && !exhausted) {
       const want = Math.max(limit - out.length, 16);
-      const keys = await lexRange(this.redis, this.keys.objectIndex, {
+      const [from, to] = lexBounds({
         lo: plan.lo,
         hi: plan.hi,
-        limit: want,
         sortDir,
         ...(after !== undefined ? { after } : {}),
       });
+      const [keys, rows] = (await this.scripts.listCheckpoints(
+        [this.keys.objectIndex],
+        [from, to, want, sortDir, this.keys.object(''), this.keys.checkpointState('')],
+      )) as unknown as [string[], DocumentRow[]];
       exhausted = keys.length < want;
       if (keys.length === 0) break;
       after = keys[keys.length - 1];
-      const docs = await this.fetchDocuments(keys.map(idFromIndexKey));
-      for (const doc of docs) {
+      for (const row of rows) {
+        const doc = documentFromRow(row);
         if (!doc || !plan.accepts(doc)) continue;
         if (out.length < limit) out.push(doc);
         else leftOver = true;
@@ -295,21 +298,13 @@ export class CheckpointCollection {
   /** Documents for ids in one round trip; a vanished one comes back undefined. */
   private async fetchDocuments(ids: string[]): Promise<(CheckpointDocument | undefined)[]> {
     if (ids.length === 0) return [];
-    const pipe = this.redis.pipeline();
+    const keys: string[] = [];
     for (const id of ids) {
-      validateKey(bankPaths.checkpointIndex(id));
-      pipe.get(this.keys.object(bankPaths.checkpointIndex(id)));
-      pipe.hgetall(this.keys.checkpointState(id));
+      keys.push(this.keys.object(validateKey(bankPaths.checkpointIndex(id))));
+      keys.push(this.keys.checkpointState(id));
     }
-    const replies = (await pipe.exec()) ?? [];
-    return ids.map((_id, i) => {
-      const [docErr, body] = replies[2 * i] ?? [null, null];
-      const [stateErr, state] = replies[2 * i + 1] ?? [null, {}];
-      if (docErr) throw docErr;
-      if (stateErr) throw stateErr;
-      if (typeof body !== 'string') return undefined;
-      return composeDocument(JSON.parse(body) as StoredDocument, state as Record<string, string>);
-    });
+    const rows = (await this.scripts.readCheckpoints(keys, [])) as unknown as DocumentRow[];
+    return rows.map(documentFromRow);
   }
 
   private raise(
@@ -331,10 +326,6 @@ function indexKeysOf(doc: StoredDocument): string[] {
     bankPaths.byDate(doc.created_at, doc.project_id, doc.timestamp, doc.id),
     bankPaths.byPlan(doc.protection_plan.id, doc.project_id, doc.created_at, doc.timestamp, doc.id),
   ];
-}
-
-function idFromIndexKey(key: string): string {
-  return key.slice(key.lastIndexOf('@') + 1);
 }
 
 interface ListPlan {
@@ -399,16 +390,21 @@ function choosePlan(providerId: string, q: ListCheckpointsQuery, project?: strin
   };
 }
 
-function composeDocument(doc: StoredDocument, state: Record<string, string>): CheckpointDocument {
-  const resources: Record<string, string> = {};
-  for (const [field, value] of Object.entries(state)) {
-    if (field.startsWith('r:')) resources[field.slice(2)] = value;
+/** What the read scripts return per checkpoint: document JSON, and the state hash flattened. */
+type DocumentRow = [string | null, string[]];
+
+function documentFromRow([body, flat]: DocumentRow): CheckpointDocument | undefined {
+  if (typeof body !== 'string') return undefined;
+  // Built in place on the freshly parsed object: listing pages make many of these.
+  const doc = JSON.parse(body) as CheckpointDocument;
+  doc.status = 'error';
+  doc.resources_status = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const field = flat[i]!;
+    const value = flat[i + 1]!;
+    if (field === 'status') doc.status = value as CheckpointStatus;
+    else if (field === 'reason') doc.reason = value;
+    else if (field.startsWith('r:')) doc.resources_status[field.slice(2)] = value;
   }
-  const out: CheckpointDocument = {
-    ...doc,
-    status: (state.status ?? 'error') as CheckpointStatus,
-    resources_status: resources,
-  };
-  if (state.reason) out.reason = state.reason;
-  return out;
+  return doc;
 }

@@ -111,15 +111,23 @@ export interface LexRange {
   sortDir: 'asc' | 'desc';
 }
 
-/** One page of a sorted set of keys between two bounds, by ZRANGEBYLEX / ZREVRANGEBYLEX. */
-export async function lexRange(redis: Redis, zset: string, r: LexRange): Promise<string[]> {
+/** ZRANGEBYLEX-style bounds for a range in the listing's direction: [from, to]. */
+export function lexBounds(r: Omit<LexRange, 'limit'>): [string, string] {
   if (r.sortDir === 'asc') {
     const min = r.after !== undefined && r.after >= r.lo ? `(${r.after}` : `[${r.lo}`;
-    return redis.zrangebylex(zset, min, `[${r.hi}`, 'LIMIT', 0, r.limit);
+    return [min, `[${r.hi}`];
   }
   if (r.sortDir !== 'desc') {
     throw new InvalidArgumentError(`sort_dir must be asc or desc, not ${String(r.sortDir)}`);
   }
   const max = r.after !== undefined && r.after <= r.hi ? `(${r.after}` : `[${r.hi}`;
-  return redis.zrevrangebylex(zset, max, `[${r.lo}`, 'LIMIT', 0, r.limit);
+  return [max, `[${r.lo}`];
+}
+
+/** One page of a sorted set of keys between two bounds, by ZRANGEBYLEX / ZREVRANGEBYLEX. */
+export async function lexRange(redis: Redis, zset: string, r: LexRange): Promise<string[]> {
+  const [from, to] = lexBounds(r);
+  return r.sortDir === 'asc'
+    ? redis.zrangebylex(zset, from, to, 'LIMIT', 0, r.limit)
+    : redis.zrevrangebylex(zset, from, to, 'LIMIT', 0, r.limit);
 }

@@ -18,6 +18,8 @@ const SCRIPT_FILES = {
   leaseRenew: 'lease-renew',
   leaseRelease: 'lease-release',
   leaseCheck: 'lease-check',
+  readCheckpoints: 'read-checkpoints',
+  listCheckpoints: 'list-checkpoints',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // karbor: the command-line face of the Protection Service (DESIGN.md section 9).
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { configFromEnv } from '../common/config';
 import type { KarborConfig } from '../common/config';
 import { describeFailure, EXIT } from './exit-codes';
-import { printJson, printProperties } from './output';
+import { printJson, printProperties, printTable } from './output';
 import { readPlanFile } from './plan-file';
 import { ProtectionService } from './protection-service';
 
@@ -69,7 +69,67 @@ function buildProgram(): Command {
       });
     });
 
+  checkpoint
+    .command('list')
+    .description("list a provider's checkpoints, newest first")
+    .argument('<provider_id>')
+    .option('--plan-id <id>', 'only checkpoints of this plan')
+    .option('--start-date <YYYY-MM-DD>', 'created on or after this day (UTC)')
+    .option('--end-date <YYYY-MM-DD>', 'created on or before this day (UTC)')
+    .option('--all-tenants', "every project's checkpoints (needs KARBOR_ADMIN=1)")
+    .option('--marker <checkpoint_id>', 'start after this checkpoint')
+    .option('--limit <n>', 'at most this many (default 100)', parseWhole)
+    .option('--sort-dir <asc|desc>', 'order by creation time (default desc)')
+    .action(async (providerId: string, opts: CheckpointListOptions, cmd: Command) => {
+      const g = globals(cmd);
+      await withService(g, async (svc) => {
+        const page = await svc.listCheckpoints(providerId, {
+          ...(opts.planId ? { planId: opts.planId } : {}),
+          ...(opts.startDate ? { startDate: opts.startDate } : {}),
+          ...(opts.endDate ? { endDate: opts.endDate } : {}),
+          ...(opts.allTenants ? { allTenants: true } : {}),
+          ...(opts.allTenants && g.projectId ? { projectId: g.projectId } : {}),
+          ...(opts.marker ? { marker: opts.marker } : {}),
+          ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+          ...(opts.sortDir ? { sortDir: opts.sortDir as 'asc' | 'desc' } : {}),
+        });
+        if (g.json) printJson(page);
+        else {
+          printTable(
+            ['id', 'status', 'project', 'plan', 'created_at'],
+            page.checkpoints.map((c) => [
+              c.id,
+              c.status,
+              c.project_id,
+              c.protection_plan.name,
+              c.created_at,
+            ]),
+          );
+          if (page.next_marker) process.stdout.write(`next page: --marker ${page.next_marker}\n`);
+        }
+        return EXIT.ok;
+      });
+    });
+
   return program;
+}
+
+interface CheckpointListOptions {
+  planId?: string;
+  startDate?: string;
+  endDate?: string;
+  allTenants?: boolean;
+  marker?: string;
+  limit?: number;
+  sortDir?: string;
+}
+
+function parseWhole(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError(`expected a whole number, got ${v}`);
+  }
+  return n;
 }
 
 function globals(cmd: Command): GlobalOptions {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import type { Redis } from 'ioredis';
 import { CheckpointCollection } from '../bank/checkpoint-collection';
+import type { Caller, CheckpointPage, ListCheckpointsQuery } from '../bank/checkpoint-collection';
 import type { KarborConfig } from '../common/config';
 import type { CheckpointDocument, Plan } from '../common/documents';
 import { CheckpointNotFoundError, ServiceUnreachableError } from '../common/errors';
@@ -91,8 +92,20 @@ export class ProtectionService {
       .result();
   }
 
+  /** The caller this client acts for (KARBOR_PROJECT_ID, KARBOR_ADMIN). */
+  get caller(): Caller {
+    return { projectId: this.config.projectId, admin: this.config.admin };
+  }
+
+  async listCheckpoints(
+    providerId: string,
+    query: ListCheckpointsQuery = {},
+  ): Promise<CheckpointPage> {
+    return this.checkpoints.list(providerId, query, this.caller);
+  }
+
   async showCheckpoint(providerId: string, checkpointId: string): Promise<CheckpointDocument> {
-    const doc = await this.checkpoints.get(checkpointId);
+    const doc = await this.checkpoints.get(checkpointId, this.caller);
     // A checkpoint is addressed through its provider, as in Karbor.
     if (doc.provider_id !== providerId) throw new CheckpointNotFoundError(checkpointId);
     return doc;

@@ -9,6 +9,8 @@ export interface KarborConfig {
   redisUrl: string;
   bankPrefix: string;
   projectId: string;
+  /** KARBOR_ADMIN=1: the caller may list all tenants' checkpoints. */
+  admin: boolean;
   providersDir?: string;
   dataDir?: string;
 }
@@ -25,6 +27,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): KarborConfig {
     redisUrl: env.REDIS_URL || `redis://${settings.ip}:${settings.redisPort}`,
     bankPrefix: env.KARBOR_BANK_PREFIX || 'karbor',
     projectId: env.KARBOR_PROJECT_ID || 'default',
+    admin: env.KARBOR_ADMIN === '1' || env.KARBOR_ADMIN === 'true',
   };
   if (env.KARBOR_PROVIDERS_DIR) cfg.providersDir = env.KARBOR_PROVIDERS_DIR;
   if (env.KARBOR_DATA_DIR) cfg.dataDir = env.KARBOR_DATA_DIR;

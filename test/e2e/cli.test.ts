@@ -78,6 +78,42 @@ describe('the karbor CLI', () => {
     assert.equal((JSON.parse(shown.stdout) as { id: string }).id, doc.id);
   });
 
+  it('lists checkpoints as a table and as JSON, and refuses all tenants to non-admins', async () => {
+    const made = await karbor(['protect', planFile, '--wait', '--json'], env);
+    assert.equal(made.code, 0, made.stderr);
+    const id = (JSON.parse(made.stdout) as { id: string }).id;
+    const table = await karbor(['checkpoint', 'list', 'provider-noop'], env);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^id\s+status\s+project\s+plan\s+created_at/);
+    assert.match(table.stdout, new RegExp(`${id}\\s+available\\s+${cfg.projectId}`));
+    const json = await karbor(
+      ['checkpoint', 'list', 'provider-noop', '--json', '--limit', '1'],
+      env,
+    );
+    assert.equal(json.code, 0, json.stderr);
+    const page = JSON.parse(json.stdout) as { checkpoints: { id: string }[]; next_marker?: string };
+    assert.equal(page.checkpoints.length, 1);
+    const other = await karbor(
+      ['--project-id', 'tenant-z', 'checkpoint', 'list', 'provider-noop', '--json'],
+      env,
+    );
+    assert.deepEqual((JSON.parse(other.stdout) as { checkpoints: unknown[] }).checkpoints, []);
+    const denied = await karbor(['checkpoint', 'list', 'provider-noop', '--all-tenants'], env);
+    assert.equal(denied.code, 2);
+    assert.match(denied.stderr, /all_tenants needs an admin/);
+    const admin = await karbor(['checkpoint', 'list', 'provider-noop', '--all-tenants', '--json'], {
+      ...env,
+      KARBOR_ADMIN: '1',
+    });
+    assert.equal(admin.code, 0, admin.stderr);
+    const badDate = await karbor(
+      ['checkpoint', 'list', 'provider-noop', '--start-date', 'soon'],
+      env,
+    );
+    assert.equal(badDate.code, 2);
+    assert.match(badDate.stderr, /start_date must be a date/);
+  });
+
   it('refuses a malformed plan with one line and exit code 2', async () => {
     const bad = path.join(dir, 'bad.json');
     fs.writeFileSync(bad, JSON.stringify({ id: 'x', name: 'x', provider_id: 'p' }));

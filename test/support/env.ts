@@ -51,6 +51,7 @@ export function isolatedConfig(label: string): KarborConfig {
     redisUrl: testEnv.redisUrl,
     bankPrefix: `t-${id}`,
     projectId: 'tenant-a',
+    admin: false,
   };
 }
 
