@@ -123,3 +123,68 @@ export class InvalidArgumentError extends KarborError {
   readonly code = 'INVALID_ARGUMENT';
   readonly permanent = true;
 }
+
+/** Thrown by graph building when resources depend on each other in a loop. */
+export class GraphCycleError extends KarborError {
+  readonly code = 'GRAPH_CYCLE';
+  readonly permanent = true;
+  constructor(readonly cycle: string[]) {
+    super(`resource graph has a cycle: ${cycle.join(' -> ')}`);
+  }
+}
+
+/** Thrown when a plan or a provider names a resource type no plugin handles. */
+export class UnknownResourceTypeError extends KarborError {
+  readonly code = 'UNKNOWN_RESOURCE_TYPE';
+  readonly permanent = true;
+}
+
+/** Thrown when a provider id is not among the loaded providers. */
+export class ProviderNotFoundError extends KarborError {
+  readonly code = 'PROVIDER_NOT_FOUND';
+  readonly permanent = true;
+  constructor(readonly providerId: string) {
+    super(`provider ${providerId} not found`);
+  }
+}
+
+/** Thrown at worker start for a malformed or duplicate provider file, naming file and line. */
+export class ProviderConfigError extends KarborError {
+  readonly code = 'PROVIDER_CONFIG';
+  readonly permanent = true;
+}
+
+/** Thrown when parameters do not match a plugin's JSON Schema. */
+export class InvalidParametersError extends KarborError {
+  readonly code = 'INVALID_PARAMETERS';
+  readonly permanent = true;
+}
+
+/** Thrown by a restore lookup for an unknown restore id. */
+export class RestoreNotFoundError extends KarborError {
+  readonly code = 'RESTORE_NOT_FOUND';
+  readonly permanent = true;
+  constructor(readonly restoreId: string) {
+    super(`restore ${restoreId} not found`);
+  }
+}
+
+/** Thrown by a stored-plan lookup for an unknown plan id. */
+export class PlanNotFoundError extends KarborError {
+  readonly code = 'PLAN_NOT_FOUND';
+  readonly permanent = true;
+  constructor(readonly planId: string) {
+    super(`plan ${planId} not found`);
+  }
+}
+
+/** Thrown by a plugin hook that failed in a way retrying cannot fix. */
+export class HookFailedError extends KarborError {
+  readonly code = 'HOOK_FAILED';
+  constructor(
+    message: string,
+    readonly permanent: boolean,
+  ) {
+    super(message);
+  }
+}
