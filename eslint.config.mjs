@@ -24,7 +24,10 @@ export default tseslint.config(
         },
       ],
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
       'import-x/no-cycle': 'error',
     },
   },
@@ -44,7 +47,11 @@ export default tseslint.config(
               allowTypeImports: true,
               message: 'Workflows must not touch the bank.',
             },
-            { group: ['**/plugins', '**/plugins/**'], message: 'Plugins run in activities.' },
+            {
+              group: ['**/plugins', '**/plugins/**'],
+              allowTypeImports: true,
+              message: 'Plugins run in activities.',
+            },
             {
               group: ['**/activities', '**/activities/**'],
               allowTypeImports: true,

@@ -1,43 +1,100 @@
 import type { LeaseToken } from '../bank/bank';
 import type { CheckpointCollection } from '../bank/checkpoint-collection';
 import type { LeaseManager } from '../bank/leases';
-import type { ProtectionPlanSummary } from '../common/documents';
+import type { PlanStore } from '../bank/plan-store';
+import { LeaseLostError } from '../common/errors';
+import { operationSchedule } from '../graph/operation-schedule';
+import type { OperationSchedule } from '../graph/operation-schedule';
+import { unpackGraph } from '../graph/resource-graph';
+import type { Operation } from '../plugins/types';
+import { implementedHooks } from '../plugins/types';
+import { planGraph } from '../providers/plan-graph';
+import type { ProviderRegistry } from '../providers/provider-registry';
 
 export interface CreateCheckpointInput {
   checkpointId: string;
   /** The workflow that builds the checkpoint: it, not a worker process, owns the lease. */
   leaseOwner: string;
-  providerId: string;
-  projectId: string;
-  plan: ProtectionPlanSummary;
-  resourceGraph: unknown;
+  /** A stored plan's id, or absent for the plan the client left for this operation. */
+  storedPlanId?: string;
   /** Workflow time, so a retried activity writes the same timestamps. */
   createdAtMs: number;
+}
+
+export interface CheckpointCreated {
+  lease: LeaseToken;
+  schedule: OperationSchedule;
 }
 
 export interface CheckpointActivityDeps {
   checkpoints: CheckpointCollection;
   leases: LeaseManager;
+  plans: PlanStore;
+  providers: ProviderRegistry;
 }
 
-/** Checkpoint bookkeeping steps of an operation; each is idempotent. */
-export function checkpointActivities({ checkpoints, leases }: CheckpointActivityDeps) {
+/** The hooks schedule of an operation over a checkpoint's stored graph. */
+export async function scheduleFor(
+  deps: Pick<CheckpointActivityDeps, 'checkpoints' | 'providers'>,
+  checkpointId: string,
+  operation: Operation,
+): Promise<OperationSchedule> {
+  const doc = await deps.checkpoints.get(checkpointId);
+  const provider = deps.providers.get(doc.provider_id);
+  return operationSchedule(unpackGraph(doc.resource_graph), (type) => {
+    const plugin = provider.plugins.get(type);
+    return plugin ? implementedHooks(plugin, operation) : [];
+  });
+}
+
+/** Checkpoint bookkeeping steps of a protect; each is idempotent. */
+export function checkpointActivities(deps: CheckpointActivityDeps) {
+  const { checkpoints, leases, plans, providers } = deps;
   return {
-    async createCheckpoint(input: CreateCheckpointInput): Promise<LeaseToken> {
+    /**
+     * Validates the plan against its provider, builds the resource graph and creates the
+     * checkpoint under a new write lease. Bad input fails here, before anything is written.
+     */
+    async createCheckpoint(input: CreateCheckpointInput): Promise<CheckpointCreated> {
+      const plan = input.storedPlanId
+        ? await plans.get(input.storedPlanId)
+        : await plans.getOperationPlan(input.checkpointId);
+      const provider = providers.get(plan.provider_id);
+      const graph = await planGraph(plan, provider);
       const { lease } = await checkpoints.create({
         id: input.checkpointId,
         leaseOwner: input.leaseOwner,
-        providerId: input.providerId,
-        projectId: input.projectId,
-        plan: input.plan,
-        resourceGraph: input.resourceGraph,
+        providerId: plan.provider_id,
+        projectId: plan.project_id,
+        plan: {
+          id: plan.id,
+          name: plan.name,
+          provider_id: plan.provider_id,
+          resources: plan.resources,
+          ...(plan.parameters ? { parameters: plan.parameters } : {}),
+        },
+        resourceGraph: graph,
         createdAtMs: input.createdAtMs,
       });
-      return lease;
+      return { lease, schedule: await scheduleFor(deps, input.checkpointId, 'protect') };
     },
 
-    async renewCheckpointLease(lease: LeaseToken): Promise<void> {
-      await leases.renew(lease);
+    async loadSchedule(checkpointId: string, operation: Operation): Promise<OperationSchedule> {
+      return scheduleFor(deps, checkpointId, operation);
+    },
+
+    /**
+     * Extends the lease; if it lapsed while nobody else took it (workers were down), the
+     * same owner takes it again and gets a new token.
+     */
+    async renewCheckpointLease(lease: LeaseToken): Promise<LeaseToken> {
+      try {
+        await leases.renew(lease);
+        return lease;
+      } catch (err) {
+        if (!(err instanceof LeaseLostError)) throw err;
+        return leases.acquire(lease.checkpointId, lease.owner);
+      }
     },
 
     async completeCheckpoint(lease: LeaseToken): Promise<void> {

@@ -1,15 +1,25 @@
 import { checkpointActivities } from './checkpoint';
 import type { CheckpointActivityDeps } from './checkpoint';
+import { deleteActivities } from './delete';
 import { withFailureMapping } from './failures';
+import { hookActivities } from './hooks';
+import type { HookActivityDeps } from './hooks';
+import { restoreActivities } from './restore';
 
-export type ActivityDeps = CheckpointActivityDeps;
+export type ActivityDeps = CheckpointActivityDeps & HookActivityDeps;
 
 /** All activities, built once per worker from its shared dependencies. */
 export function createActivities(deps: ActivityDeps) {
   return withFailureMapping({
     ...checkpointActivities(deps),
+    ...hookActivities(deps),
+    ...restoreActivities(deps),
+    ...deleteActivities(deps),
   });
 }
 
 export type Activities = ReturnType<typeof createActivities>;
-export type { CreateCheckpointInput } from './checkpoint';
+export type { CreateCheckpointInput, CheckpointCreated } from './checkpoint';
+export type { HookInput } from './hooks';
+export type { BeginRestoreInput } from './restore';
+export type { BeginDeleteInput } from './delete';

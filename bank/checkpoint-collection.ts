@@ -15,10 +15,10 @@ import {
 import type { LeaseToken, SortDir } from './bank';
 import { BankSection } from './bank-section';
 import type { RedisKeys } from './keys';
-import { bankPaths, tsKey, validateKey } from './keys';
+import { bankPaths, KEY_CEILING, tsKey, validateKey } from './keys';
 import { DEFAULT_LEASE_SETTINGS } from './leases';
 import type { LeaseSettings } from './leases';
-import { checkLimit, KEY_CEILING, lexBounds, RedisBank } from './redis-bank';
+import { checkLimit, lexBounds, RedisBank } from './redis-bank';
 import { bankScripts } from './scripts';
 import type { BankScripts, ScriptReply } from './scripts';
 
@@ -161,7 +161,7 @@ export class CheckpointCollection {
     to: CheckpointStatus,
     opts: { reason?: string; lease?: LeaseToken } = {},
   ): Promise<void> {
-    const reply = await this.scripts.transitionCheckpoint(
+    const reply = await this.scripts.transitionStatus(
       [this.keys.checkpointState(id), this.keys.lease(id)],
       [to, opts.reason ?? '', opts.lease?.token ?? '', ...from],
     );
@@ -176,7 +176,7 @@ export class CheckpointCollection {
   ): Promise<void> {
     const reply = await this.scripts.setResourceStatus(
       [this.keys.checkpointState(id), this.keys.lease(id)],
-      [resourceId, status, lease?.token ?? ''],
+      [resourceId, status, lease?.token ?? '', ''],
     );
     this.raise(id, reply);
   }

@@ -77,6 +77,30 @@ export class RedisKeys {
   operationLog(operationId: string): string {
     return `${this.tag}:oplog:${operationId}`;
   }
+
+  restoreState(restoreId: string): string {
+    return `${this.tag}:rsstate:${restoreId}`;
+  }
+
+  /** Stored-plan records need no live state; a key that is never written. */
+  get noState(): string {
+    return `${this.tag}:nostate`;
+  }
+
+  /** The plan an operation was started with, kept until its checkpoint holds it. */
+  operationPlan(checkpointId: string): string {
+    return `${this.tag}:opplan:${checkpointId}`;
+  }
+
+  /** Provider documents published by workers (hash: id -> JSON). */
+  get providers(): string {
+    return `${this.tag}:providers`;
+  }
+
+  /** Protectable types published by workers (hash: type -> JSON). */
+  get protectables(): string {
+    return `${this.tag}:protectables`;
+  }
 }
 
 /** Bank object keys of the checkpoint layout (Karbor's). */
@@ -89,7 +113,15 @@ export const bankPaths = {
     `/indices/by-date/${date}/${project}/${tsKey(ts)}@${id}`,
   byPlan: (plan: string, project: string, date: string, ts: number, id: string) =>
     `/indices/by-plan/${plan}/${project}/${date}/${tsKey(ts)}@${id}`,
+  restore: (id: string) => `/restores/${id}/index.json`,
+  restoresByProject: (project: string, ts: number, id: string) =>
+    `/indices/restores/${project}/${tsKey(ts)}@${id}`,
+  plan: (id: string) => `/plans/${id}.json`,
+  plansByProject: (project: string, id: string) => `/indices/plans/${project}/${id}`,
 };
+
+/** Above every character a key may hold, so `[prefix` … `[prefix\x7f` spans the prefix. */
+export const KEY_CEILING = '\x7f';
 
 /** Zero-padded so lexicographic order is time order. */
 export function tsKey(ts: number): string {

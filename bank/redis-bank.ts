@@ -8,13 +8,11 @@ import {
 } from '../common/errors';
 import type { Bank, ListOptions, WriteOptions } from './bank';
 import { DEFAULT_LIST_LIMIT } from './bank';
-import { RedisKeys, validateKey } from './keys';
+import { KEY_CEILING, RedisKeys, validateKey } from './keys';
 import { bankScripts } from './scripts';
 import type { BankScripts, ScriptReply } from './scripts';
 
 const PREFIX_CHARS = /^[A-Za-z0-9/_.\-@]*$/;
-/** Above every character a key may hold, so `[prefix` … `[prefix\x7f` spans the prefix. */
-export const KEY_CEILING = '\x7f';
 
 /**
  * The bank on Redis. Each object is a JSON string; a sorted set of all keys (score 0) gives

@@ -11,7 +11,7 @@ const SCRIPT_FILES = {
   putObject: 'put-object',
   deleteObject: 'delete-object',
   createCheckpoint: 'create-checkpoint',
-  transitionCheckpoint: 'transition-checkpoint',
+  transitionStatus: 'transition-status',
   setResourceStatus: 'set-resource-status',
   purgeCheckpoint: 'purge-checkpoint',
   leaseAcquire: 'lease-acquire',
@@ -20,6 +20,8 @@ const SCRIPT_FILES = {
   leaseCheck: 'lease-check',
   readCheckpoints: 'read-checkpoints',
   listCheckpoints: 'list-checkpoints',
+  createRecord: 'create-record',
+  deleteRecord: 'delete-record',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // karbor: the command-line face of the Protection Service (DESIGN.md section 9).
+import * as fs from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { configFromEnv } from '../common/config';
 import type { KarborConfig } from '../common/config';
@@ -7,6 +8,7 @@ import { describeFailure, EXIT } from './exit-codes';
 import { printJson, printProperties, printTable } from './output';
 import { readPlanFile } from './plan-file';
 import { ProtectionService } from './protection-service';
+import { watchProgress } from './progress-line';
 
 interface GlobalOptions {
   address?: string;
@@ -29,46 +31,259 @@ function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
 
+  addProviderCommands(program);
+  addProtectableCommands(program);
+  addPlanCommands(program);
+  addProtectCommand(program);
+  addRestoreCommands(program);
+  addCheckpointCommands(program);
+  return program;
+}
+
+function addProviderCommands(program: Command): void {
+  const provider = program.command('provider').description('protection providers');
+  provider
+    .command('list')
+    .description('list providers')
+    .option('--name <name>', 'only providers with this name')
+    .option('--marker <provider_id>', 'start after this provider')
+    .option('--limit <n>', 'at most this many', parseWhole)
+    .action(
+      run(async (svc, g, opts: { name?: string; marker?: string; limit?: number }) => {
+        const list = await svc.listProviders(opts);
+        if (g.json) printJson(list);
+        else
+          printTable(
+            ['id', 'name', 'description'],
+            list.map((p) => [p.id, p.name, p.description]),
+          );
+      }),
+    );
+  provider
+    .command('show')
+    .description("show a provider and its plugins' option, restore and saved-info schemas")
+    .argument('<provider_id>')
+    .action(
+      run(async (svc, g, providerId: string) => {
+        const p = await svc.showProvider(providerId);
+        if (g.json) printJson(p);
+        else printProperties(p as unknown as Record<string, unknown>);
+      }),
+    );
+}
+
+function addProtectableCommands(program: Command): void {
+  const protectable = program
+    .command('protectable')
+    .description('resource types that can be protected');
+  protectable
+    .command('list')
+    .description('list protectable resource types')
+    .action(
+      run(async (svc, g) => {
+        const list = await svc.listProtectables();
+        if (g.json) printJson(list);
+        else
+          printTable(
+            ['type', 'dependent types', 'description'],
+            list.map((p) => [p.name, p.dependent_types.join(', '), p.description]),
+          );
+      }),
+    );
+  protectable
+    .command('show')
+    .description('show one protectable type')
+    .argument('<type>')
+    .action(
+      run(async (svc, g, type: string) => {
+        const p = await svc.showProtectable(type);
+        if (g.json) printJson(p);
+        else printProperties(p as unknown as Record<string, unknown>);
+      }),
+    );
+}
+
+function addPlanCommands(program: Command): void {
+  const plan = program.command('plan').description('stored plans');
+  plan
+    .command('create')
+    .description('store a plan document; prints its id')
+    .argument('<plan.json>')
+    .action(
+      run(async (svc, g, file: string) => {
+        const doc = readPlanFile(file, { idOptional: true });
+        const stored = await svc.plans.create(doc);
+        if (g.json) printJson(stored);
+        else out(stored.id);
+      }),
+    );
+  plan
+    .command('list')
+    .description("list the project's stored plans")
+    .action(
+      run(async (svc, g) => {
+        const plans = await svc.plans.list(svc.caller);
+        if (g.json) printJson(plans);
+        else
+          printTable(
+            ['id', 'name', 'provider', 'resources'],
+            plans.map((p) => [p.id, p.name, p.provider_id, String(p.resources.length)]),
+          );
+      }),
+    );
+  plan
+    .command('show')
+    .description('show a stored plan')
+    .argument('<plan_id>')
+    .action(
+      run(async (svc, g, id: string) => {
+        const p = await svc.plans.get(id, svc.caller);
+        if (g.json) printJson(p);
+        else printProperties(p as unknown as Record<string, unknown>);
+      }),
+    );
+  plan
+    .command('delete')
+    .description('delete a stored plan (its checkpoints stay)')
+    .argument('<plan_id>')
+    .action(
+      run(async (svc, g, id: string) => {
+        await svc.plans.delete(id, svc.caller);
+        if (g.json) printJson({ id, deleted: true });
+        else out(`deleted plan ${id}`);
+      }),
+    );
+}
+
+function addProtectCommand(program: Command): void {
   program
     .command('protect')
-    .description('start a protect operation; prints the new checkpoint id')
-    .argument('<plan.json>', 'plan document file')
-    .option('--wait', 'wait until the checkpoint is available or failed')
-    .action(async (planFile: string, opts: { wait?: boolean }, cmd: Command) => {
-      const g = globals(cmd);
-      const plan = readPlanFile(planFile);
-      await withService(g, async (svc) => {
-        const started = await svc.executeOperation(plan, 'protect');
+    .description('protect a plan: prints the new checkpoint id (with --wait, waits for the end)')
+    .argument('<plan>', 'a stored plan id, or a plan document file')
+    .option('--wait', 'show progress and wait until the checkpoint is available or failed')
+    .option('--concurrency <n>', 'hooks in flight at once', parseWhole)
+    .action(
+      run(async (svc, g, planArg: string, opts: { wait?: boolean; concurrency?: number }) => {
+        const fromFile = fs.existsSync(planArg);
+        const plan = fromFile ? readPlanFile(planArg) : await svc.plans.get(planArg, svc.caller);
+        const started = await svc.executeOperation(fromFile ? plan : planArg, 'protect', {
+          ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+        });
         if (!opts.wait) {
           if (g.json) printJson(started);
-          else process.stdout.write(`${started.checkpoint_id}\n`);
+          else out(started.checkpoint_id);
           return EXIT.ok;
         }
-        const result = await svc.waitForProtect(started.checkpoint_id);
+        await watchProgress(svc, started.workflow_id, () =>
+          svc.waitForProtect(started.checkpoint_id),
+        );
         const doc = await svc.showCheckpoint(plan.provider_id, started.checkpoint_id);
         if (g.json) printJson(doc);
-        else
-          process.stdout.write(`${doc.id} ${doc.status}${doc.reason ? `: ${doc.reason}` : ''}\n`);
-        return result.status === 'available' ? EXIT.ok : EXIT.failed;
-      });
-    });
+        else out(`${doc.id} ${doc.status}${doc.reason ? `: ${doc.reason}` : ''}`);
+        return doc.status === 'available' ? EXIT.ok : EXIT.failed;
+      }),
+    );
+}
 
-  const checkpoint = program.command('checkpoint').description('inspect checkpoints');
-  checkpoint
-    .command('show')
-    .description('show one checkpoint document')
+function addRestoreCommands(program: Command): void {
+  const restore = program
+    .command('restore')
+    .description('restore a checkpoint, and inspect restores');
+  restore
+    .command('start', { isDefault: true })
+    .description(
+      'restore a checkpoint: prints the restore id (karbor restore <provider_id> <checkpoint_id>)',
+    )
     .argument('<provider_id>')
     .argument('<checkpoint_id>')
-    .action(async (providerId: string, checkpointId: string, _o: unknown, cmd: Command) => {
-      const g = globals(cmd);
-      await withService(g, async (svc) => {
-        const doc = await svc.showCheckpoint(providerId, checkpointId);
-        if (g.json) printJson(doc);
-        else printProperties(doc as unknown as Record<string, unknown>);
-        return EXIT.ok;
-      });
-    });
+    .option(
+      '--target <resource_id=target>',
+      'restore a resource elsewhere (repeatable)',
+      collectPairs,
+      {},
+    )
+    .option(
+      '--param <type[#id].key=value>',
+      'a restore parameter (repeatable; value may be JSON)',
+      collectParams,
+      {},
+    )
+    .option('--wait', 'show progress and wait until the restore ends')
+    .action(
+      run(
+        async (
+          svc,
+          g,
+          providerId: string,
+          checkpointId: string,
+          opts: {
+            target: Record<string, string>;
+            param: Record<string, Record<string, unknown>>;
+            wait?: boolean;
+          },
+        ) => {
+          const started = await svc.restore({
+            providerId,
+            checkpointId,
+            restoreTarget: opts.target,
+            parameters: opts.param,
+          });
+          if (!opts.wait) {
+            if (g.json) printJson(started);
+            else out(started.restore_id);
+            return EXIT.ok;
+          }
+          await watchProgress(svc, started.workflow_id, () =>
+            svc.waitForRestore(started.restore_id),
+          );
+          const record = await svc.showRestore(started.restore_id);
+          if (g.json) printJson(record);
+          else out(`${record.id} ${record.status}${record.reason ? `: ${record.reason}` : ''}`);
+          return record.status === 'success' ? EXIT.ok : EXIT.failed;
+        },
+      ),
+    );
+  restore
+    .command('list')
+    .description("list the project's restores, newest first")
+    .option('--marker <restore_id>', 'start after this restore')
+    .option('--limit <n>', 'at most this many', parseWhole)
+    .option('--all-tenants', "every project's restores (needs KARBOR_ADMIN=1)")
+    .action(
+      run(async (svc, g, opts: { marker?: string; limit?: number; allTenants?: boolean }) => {
+        const list = await svc.listRestores(opts);
+        if (g.json) printJson(list);
+        else
+          printTable(
+            ['id', 'status', 'checkpoint', 'created_at'],
+            list.map((r) => [r.id, r.status, r.checkpoint_id, r.created_at]),
+          );
+      }),
+    );
+  restore
+    .command('show')
+    .description('show one restore record')
+    .argument('<restore_id>')
+    .action(
+      run(async (svc, g, id: string) => {
+        const r = await svc.showRestore(id);
+        if (g.json) printJson(r);
+        else printProperties(r as unknown as Record<string, unknown>);
+      }),
+    );
+  restore
+    .command('events')
+    .description("a restore's operation log")
+    .argument('<restore_id>')
+    .action(
+      run(async (svc, g, id: string) => {
+        printEvents(g, await svc.restoreEvents(id));
+      }),
+    );
+}
 
+function addCheckpointCommands(program: Command): void {
+  const checkpoint = program.command('checkpoint').description('inspect and delete checkpoints');
   checkpoint
     .command('list')
     .description("list a provider's checkpoints, newest first")
@@ -80,9 +295,8 @@ function buildProgram(): Command {
     .option('--marker <checkpoint_id>', 'start after this checkpoint')
     .option('--limit <n>', 'at most this many (default 100)', parseWhole)
     .option('--sort-dir <asc|desc>', 'order by creation time (default desc)')
-    .action(async (providerId: string, opts: CheckpointListOptions, cmd: Command) => {
-      const g = globals(cmd);
-      await withService(g, async (svc) => {
+    .action(
+      run(async (svc, g, providerId: string, opts: CheckpointListOptions) => {
         const page = await svc.listCheckpoints(providerId, {
           ...(opts.planId ? { planId: opts.planId } : {}),
           ...(opts.startDate ? { startDate: opts.startDate } : {}),
@@ -93,25 +307,64 @@ function buildProgram(): Command {
           ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
           ...(opts.sortDir ? { sortDir: opts.sortDir as 'asc' | 'desc' } : {}),
         });
-        if (g.json) printJson(page);
-        else {
-          printTable(
-            ['id', 'status', 'project', 'plan', 'created_at'],
-            page.checkpoints.map((c) => [
-              c.id,
-              c.status,
-              c.project_id,
-              c.protection_plan.name,
-              c.created_at,
-            ]),
-          );
-          if (page.next_marker) process.stdout.write(`next page: --marker ${page.next_marker}\n`);
+        if (g.json) return printJson(page);
+        printTable(
+          ['id', 'status', 'project', 'plan', 'created_at'],
+          page.checkpoints.map((c) => [
+            c.id,
+            c.status,
+            c.project_id,
+            c.protection_plan.name,
+            c.created_at,
+          ]),
+        );
+        if (page.next_marker) out(`next page: --marker ${page.next_marker}`);
+      }),
+    );
+  checkpoint
+    .command('show')
+    .description('show one checkpoint document')
+    .argument('<provider_id>')
+    .argument('<checkpoint_id>')
+    .action(
+      run(async (svc, g, providerId: string, checkpointId: string) => {
+        const doc = await svc.showCheckpoint(providerId, checkpointId);
+        if (g.json) printJson(doc);
+        else printProperties(doc as unknown as Record<string, unknown>);
+      }),
+    );
+  checkpoint
+    .command('delete')
+    .description('delete a checkpoint (only available or error ones)')
+    .argument('<provider_id>')
+    .argument('<checkpoint_id>')
+    .option('--wait', 'show progress and wait until it is deleted')
+    .action(
+      run(async (svc, g, providerId: string, checkpointId: string, opts: { wait?: boolean }) => {
+        const started = await svc.deleteCheckpoint(providerId, checkpointId);
+        if (!opts.wait) {
+          if (g.json) printJson(started);
+          else out(`deleting ${checkpointId}`);
+          return EXIT.ok;
         }
-        return EXIT.ok;
-      });
-    });
-
-  return program;
+        const result = await watchProgress(svc, started.workflow_id, () =>
+          svc.waitForDelete(checkpointId),
+        );
+        if (g.json) printJson(result);
+        else out(`${checkpointId} ${result.status}${result.reason ? `: ${result.reason}` : ''}`);
+        return result.status === 'deleted' ? EXIT.ok : EXIT.failed;
+      }),
+    );
+  checkpoint
+    .command('events')
+    .description("a checkpoint's operation log: every hook's start, end and error")
+    .argument('<provider_id>')
+    .argument('<checkpoint_id>')
+    .action(
+      run(async (svc, g, providerId: string, checkpointId: string) => {
+        printEvents(g, await svc.checkpointEvents(providerId, checkpointId));
+      }),
+    );
 }
 
 interface CheckpointListOptions {
@@ -124,12 +377,61 @@ interface CheckpointListOptions {
   sortDir?: string;
 }
 
+function printEvents(
+  g: GlobalOptions,
+  events: Awaited<ReturnType<ProtectionService['checkpointEvents']>>,
+): void {
+  if (g.json) return printJson(events);
+  printTable(
+    ['time', 'operation', 'resource', 'hook', 'event', 'attempt', 'error'],
+    events.map((e) => [
+      e.ts,
+      e.operation,
+      `${e.resource_type} ${e.resource_id}`,
+      e.hook,
+      e.event,
+      String(e.attempt),
+      e.error ?? '',
+    ]),
+  );
+}
+
+function out(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
 function parseWhole(v: string): number {
   const n = Number(v);
   if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) {
     throw new InvalidArgumentError(`expected a whole number, got ${v}`);
   }
   return n;
+}
+
+function collectPairs(v: string, acc: Record<string, string>): Record<string, string> {
+  const eq = v.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`expected resource_id=target, got ${v}`);
+  return { ...acc, [v.slice(0, eq)]: v.slice(eq + 1) };
+}
+
+/** `Karbor::Noop.delay_ms=100` or `Karbor::Noop#db-1.fail_on="main"`. */
+function collectParams(
+  v: string,
+  acc: Record<string, Record<string, unknown>>,
+): Record<string, Record<string, unknown>> {
+  const eq = v.indexOf('=');
+  const dot = v.lastIndexOf('.', eq);
+  if (eq <= 0 || dot <= 0) throw new InvalidArgumentError(`expected type[#id].key=value, got ${v}`);
+  const scope = v.slice(0, dot);
+  const key = v.slice(dot + 1, eq);
+  const raw = v.slice(eq + 1);
+  let value: unknown = raw;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    // a bare string
+  }
+  return { ...acc, [scope]: { ...(acc[scope] ?? {}), [key]: value } };
 }
 
 function globals(cmd: Command): GlobalOptions {
@@ -144,16 +446,24 @@ function configFor(g: GlobalOptions): KarborConfig {
   return cfg;
 }
 
-async function withService(
-  g: GlobalOptions,
-  body: (svc: ProtectionService) => Promise<number>,
-): Promise<void> {
-  const svc = await ProtectionService.connect(configFor(g));
-  try {
-    process.exitCode = await body(svc);
-  } finally {
-    await svc.close();
-  }
+/**
+ * Wraps a command body: connects, runs, closes, and sets the exit code (a body returning
+ * nothing succeeded). Commander passes the arguments, then the options, then the command.
+ */
+function run<A extends unknown[]>(
+  body: (svc: ProtectionService, g: GlobalOptions, ...args: A) => Promise<number | void>,
+) {
+  return async (...args: unknown[]): Promise<void> => {
+    const cmd = args[args.length - 1] as Command;
+    const g = globals(cmd);
+    const svc = await ProtectionService.connect(configFor(g));
+    try {
+      const code = await body(svc, g, ...(args.slice(0, -1) as A));
+      process.exitCode = code ?? EXIT.ok;
+    } finally {
+      await svc.close();
+    }
+  };
 }
 
 async function main(argv: string[]): Promise<void> {

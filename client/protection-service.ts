@@ -1,29 +1,65 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
+import type { Workflow } from '@temporalio/common';
 import type { Redis } from 'ioredis';
+import { Catalog } from '../bank/catalog';
+import type { ProtectableDocument } from '../bank/catalog';
 import { CheckpointCollection } from '../bank/checkpoint-collection';
 import type { Caller, CheckpointPage, ListCheckpointsQuery } from '../bank/checkpoint-collection';
+import { OperationLog } from '../bank/operation-log';
+import type { OperationEvent } from '../bank/operation-log';
+import { PlanStore } from '../bank/plan-store';
+import { RestoreCollection } from '../bank/restore-collection';
+import type { RestoreRecord } from '../bank/restore-collection';
 import type { KarborConfig } from '../common/config';
 import type { CheckpointDocument, Plan } from '../common/documents';
 import { CheckpointNotFoundError, ServiceUnreachableError } from '../common/errors';
 import { connectRedis } from '../common/redis';
+import { pageProviders } from '../providers/provider-registry';
+import type { ProviderDocument } from '../providers/provider-registry';
 import { searchAttributesFor } from '../temporal-config/search-attributes';
-import { checkpointCreatedUpdate, workflowIds } from '../workflows/definitions';
-import type { ProtectResult } from '../workflows/definitions';
+import type { OperationTags } from '../temporal-config/search-attributes';
+import { operationStartedUpdate, progressQuery, workflowIds } from '../workflows/definitions';
+import type {
+  DeleteResult,
+  Progress,
+  ProtectResult,
+  RestoreResult,
+  RunOptions,
+} from '../workflows/definitions';
+import type { deleteCheckpoint } from '../workflows/delete';
 import type { protect } from '../workflows/protect';
+import type { restore } from '../workflows/restore';
 import { checkPlanShape } from './plan-file';
 
 export interface OperationStarted {
-  checkpoint_id: string;
   workflow_id: string;
+}
+export interface CheckpointOperationStarted extends OperationStarted {
+  checkpoint_id: string;
+}
+export interface RestoreStarted extends OperationStarted {
+  restore_id: string;
+}
+
+export interface RestoreRequest {
+  providerId: string;
+  checkpointId: string;
+  /** Resource id -> target (path, database, ...). */
+  restoreTarget?: Record<string, string>;
+  parameters?: Record<string, Record<string, unknown>>;
 }
 
 /**
- * The Protection Service's RPCs (DESIGN.md section 9). Operations start Temporal workflows;
- * reads go straight to the bank.
+ * The Protection Service's RPCs (DESIGN.md section 9). Operations start Temporal workflows
+ * and return once their record exists; reads go straight to the bank.
  */
 export class ProtectionService {
   private readonly checkpoints: CheckpointCollection;
+  private readonly restores: RestoreCollection;
+  private readonly oplog: OperationLog;
+  readonly plans: PlanStore;
+  private readonly catalog: Catalog<ProviderDocument>;
 
   private constructor(
     readonly config: KarborConfig,
@@ -32,6 +68,10 @@ export class ProtectionService {
     private readonly redis: Redis,
   ) {
     this.checkpoints = new CheckpointCollection(redis, config.bankPrefix);
+    this.restores = new RestoreCollection(redis, config.bankPrefix);
+    this.oplog = new OperationLog(redis, config.bankPrefix);
+    this.plans = new PlanStore(redis, config.bankPrefix);
+    this.catalog = new Catalog(redis, config.bankPrefix);
   }
 
   static async connect(config: KarborConfig): Promise<ProtectionService> {
@@ -52,50 +92,158 @@ export class ProtectionService {
     return new ProtectionService(config, client, connection, redis);
   }
 
-  /**
-   * Starts a protect operation and returns once its checkpoint exists in the bank. The
-   * checkpoint id is chosen here, before the start, so a retried call with the same id
-   * attaches to the same run instead of making a second checkpoint.
-   */
-  async executeOperation(
-    planDoc: Plan,
-    action: 'protect',
-    options: { checkpointId?: string } = {},
-  ): Promise<OperationStarted> {
-    const plan = checkPlanShape(planDoc);
-    const checkpointId = options.checkpointId ?? randomUUID();
-    const workflowId = workflowIds[action](checkpointId);
-    const start = new WithStartWorkflowOperation<typeof protect>('protect', {
-      workflowId,
-      taskQueue: this.config.taskQueue,
-      args: [{ checkpointId, plan }],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: searchAttributesFor({
-        operation: action,
-        providerId: plan.provider_id,
-        planId: plan.id,
-        checkpointId,
-        projectId: plan.project_id,
-      }),
-    });
-    await this.temporal.workflow.executeUpdateWithStart(checkpointCreatedUpdate, {
-      startWorkflowOperation: start,
-    });
-    return { checkpoint_id: checkpointId, workflow_id: workflowId };
+  /** The caller this client acts for (KARBOR_PROJECT_ID, KARBOR_ADMIN). */
+  get caller(): Caller {
+    return { projectId: this.config.projectId, admin: this.config.admin };
   }
 
-  /** Waits for a protect run to end and returns its outcome. */
+  // --- providers and protectables -------------------------------------------------------
+
+  async listProviders(
+    opts: { marker?: string; limit?: number; name?: string } = {},
+  ): Promise<ProviderDocument[]> {
+    return pageProviders(await this.catalog.providers(), opts);
+  }
+
+  async showProvider(providerId: string): Promise<ProviderDocument> {
+    return this.catalog.provider(providerId);
+  }
+
+  async listProtectables(): Promise<ProtectableDocument[]> {
+    return this.catalog.protectables();
+  }
+
+  async showProtectable(type: string): Promise<ProtectableDocument> {
+    return this.catalog.protectable(type);
+  }
+
+  // --- operations -----------------------------------------------------------------------
+
+  /**
+   * Karbor's execute_operation(protect): returns once the checkpoint exists, or fails with
+   * the validation error before anything is written. `plan` is a plan document (kept for
+   * the run, so workflow history carries only ids) or a stored plan's id. The checkpoint id
+   * is chosen here, before the start, so a retried call with the same id attaches to the
+   * same run instead of making a second checkpoint.
+   */
+  async executeOperation(
+    plan: Plan | string,
+    action: 'protect',
+    options: RunOptions & { checkpointId?: string } = {},
+  ): Promise<CheckpointOperationStarted> {
+    const checkpointId = options.checkpointId ?? randomUUID();
+    let doc: Plan;
+    if (typeof plan === 'string') {
+      doc = await this.plans.get(plan, this.caller);
+    } else {
+      doc = checkPlanShape(plan);
+      await this.plans.putOperationPlan(checkpointId, doc);
+    }
+    const { checkpointId: _drop, ...run } = options;
+    const started = await this.startOperation<typeof protect>(
+      'protect',
+      workflowIds[action](checkpointId),
+      [{ checkpointId, ...(typeof plan === 'string' ? { storedPlanId: plan } : {}), ...run }],
+      {
+        operation: 'protect',
+        providerId: doc.provider_id,
+        planId: doc.id,
+        checkpointId,
+        projectId: doc.project_id,
+      },
+    );
+    return { checkpoint_id: checkpointId, ...started };
+  }
+
+  /** Starts a restore; returns once the restore record exists (`in_progress`). */
+  async restore(req: RestoreRequest, options: RunOptions = {}): Promise<RestoreStarted> {
+    const restoreId = randomUUID();
+    const started = await this.startOperation<typeof restore>(
+      'restore',
+      workflowIds.restore(restoreId),
+      [
+        {
+          restoreId,
+          checkpointId: req.checkpointId,
+          providerId: req.providerId,
+          caller: this.caller,
+          restoreTarget: req.restoreTarget ?? {},
+          parameters: req.parameters ?? {},
+          ...options,
+        },
+      ],
+      {
+        operation: 'restore',
+        providerId: req.providerId,
+        checkpointId: req.checkpointId,
+        projectId: this.config.projectId,
+      },
+    );
+    return { restore_id: restoreId, ...started };
+  }
+
+  /** Starts deleting a checkpoint; returns once it is `deleting`. */
+  async deleteCheckpoint(
+    providerId: string,
+    checkpointId: string,
+    options: RunOptions = {},
+  ): Promise<CheckpointOperationStarted> {
+    const started = await this.startOperation<typeof deleteCheckpoint>(
+      'deleteCheckpoint',
+      workflowIds.delete(checkpointId),
+      [{ checkpointId, providerId, caller: this.caller, ...options }],
+      { operation: 'delete', providerId, checkpointId, projectId: this.config.projectId },
+      // A delete that failed (error-deleting) may be run again under the same id.
+      'ALLOW_DUPLICATE',
+    );
+    return { checkpoint_id: checkpointId, ...started };
+  }
+
+  private async startOperation<W extends Workflow>(
+    workflowType: string,
+    workflowId: string,
+    args: Parameters<W>,
+    tags: OperationTags,
+    reuse: 'REJECT_DUPLICATE' | 'ALLOW_DUPLICATE' = 'REJECT_DUPLICATE',
+  ): Promise<OperationStarted> {
+    const start = new WithStartWorkflowOperation<W>(workflowType, {
+      workflowId,
+      taskQueue: this.config.taskQueue,
+      args,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: reuse,
+      typedSearchAttributes: searchAttributesFor(tags),
+    } as unknown as ConstructorParameters<typeof WithStartWorkflowOperation<W>>[1]);
+    await this.temporal.workflow.executeUpdateWithStart(operationStartedUpdate, {
+      startWorkflowOperation: start,
+    });
+    return { workflow_id: workflowId };
+  }
+
+  /** A running (or finished) operation's progress. */
+  async progress(workflowId: string): Promise<Progress> {
+    return this.temporal.workflow.getHandle(workflowId).query(progressQuery);
+  }
+
   async waitForProtect(checkpointId: string): Promise<ProtectResult> {
     return this.temporal.workflow
       .getHandle<typeof protect>(workflowIds.protect(checkpointId))
       .result();
   }
 
-  /** The caller this client acts for (KARBOR_PROJECT_ID, KARBOR_ADMIN). */
-  get caller(): Caller {
-    return { projectId: this.config.projectId, admin: this.config.admin };
+  async waitForRestore(restoreId: string): Promise<RestoreResult> {
+    return this.temporal.workflow
+      .getHandle<typeof restore>(workflowIds.restore(restoreId))
+      .result();
   }
+
+  async waitForDelete(checkpointId: string): Promise<DeleteResult> {
+    return this.temporal.workflow
+      .getHandle<typeof deleteCheckpoint>(workflowIds.delete(checkpointId))
+      .result();
+  }
+
+  // --- checkpoints and restores ---------------------------------------------------------
 
   async listCheckpoints(
     providerId: string,
@@ -109,6 +257,28 @@ export class ProtectionService {
     // A checkpoint is addressed through its provider, as in Karbor.
     if (doc.provider_id !== providerId) throw new CheckpointNotFoundError(checkpointId);
     return doc;
+  }
+
+  /** The operation log of a checkpoint (its protect, delete and verify runs). */
+  async checkpointEvents(providerId: string, checkpointId: string): Promise<OperationEvent[]> {
+    const status = await this.checkpoints.status(checkpointId);
+    if (status !== 'deleted') await this.showCheckpoint(providerId, checkpointId);
+    return this.oplog.read(checkpointId);
+  }
+
+  async listRestores(
+    opts: { marker?: string; limit?: number; allTenants?: boolean } = {},
+  ): Promise<RestoreRecord[]> {
+    return this.restores.list(this.caller, opts);
+  }
+
+  async showRestore(restoreId: string): Promise<RestoreRecord> {
+    return this.restores.get(restoreId, this.caller);
+  }
+
+  async restoreEvents(restoreId: string): Promise<OperationEvent[]> {
+    await this.showRestore(restoreId);
+    return this.oplog.read(restoreId);
   }
 
   async close(): Promise<void> {

@@ -32,6 +32,8 @@ export interface ProtectionPlanSummary {
   name: string;
   provider_id: string;
   resources: Resource[];
+  /** The plan's parameters at protect time (beyond Karbor's document: hooks need them). */
+  parameters?: Record<string, Record<string, unknown>>;
 }
 
 export interface CheckpointDocument {

@@ -94,7 +94,7 @@ export class ObjectNotFoundError extends KarborError {
 /** Thrown when another owner holds an unexpired write lease on the checkpoint. */
 export class LeaseBusyError extends KarborError {
   readonly code = 'LEASE_BUSY';
-  readonly permanent = false;
+  readonly permanent = true;
   constructor(
     readonly checkpointId: string,
     readonly holder: string,

@@ -1,3 +1,4 @@
+import { ActivityCancellationType } from '@temporalio/common';
 import type { ActivityOptions } from '@temporalio/common';
 
 /** The task queue every Karbor worker polls unless KARBOR_TASK_QUEUE says otherwise. */
@@ -5,22 +6,31 @@ export const DEFAULT_TASK_QUEUE = 'karbor-protection';
 export const DEFAULT_NAMESPACE = 'default';
 
 /**
- * Error type names (the `code` of our typed errors) that retrying cannot fix. Activities
- * throw them as non-retryable ApplicationFailures; listing them here too guards against a
- * wrapper that forgets.
+ * Error codes (of our typed errors) that retrying cannot fix. Activities already throw them
+ * as non-retryable failures; listing them here too guards against a wrapper that forgets.
  */
 export const NON_RETRYABLE_ERROR_TYPES = [
   'INVALID_KEY',
   'READ_ONLY_SECTION',
   'INVALID_PLAN',
+  'INVALID_ARGUMENT',
+  'INVALID_PARAMETERS',
   'INVALID_STATUS_TRANSITION',
   'CHECKPOINT_NOT_FOUND',
+  'CHECKPOINT_EXISTS',
+  'RESTORE_NOT_FOUND',
+  'PLAN_NOT_FOUND',
+  'PROVIDER_NOT_FOUND',
+  'UNKNOWN_RESOURCE_TYPE',
+  'GRAPH_CYCLE',
+  'PERMISSION_DENIED',
   'LEASE_LOST',
+  'LEASE_BUSY',
 ];
 
 /** Bank bookkeeping: short, many quick retries (Redis blips), never forever. */
 export const BANK_ACTIVITY: ActivityOptions = {
-  startToCloseTimeout: '30s',
+  startToCloseTimeout: '60s',
   retry: {
     initialInterval: '200ms',
     backoffCoefficient: 2,
@@ -29,3 +39,31 @@ export const BANK_ACTIVITY: ActivityOptions = {
     nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
   },
 };
+
+/**
+ * Plugin hooks: may run for hours, so liveness comes from heartbeats (a dead worker is
+ * noticed within the heartbeat timeout and the hook is retried elsewhere).
+ */
+export const HOOK_ACTIVITY: ActivityOptions = {
+  startToCloseTimeout: '24h',
+  heartbeatTimeout: '30s',
+  // A failed operation waits for its other hooks to acknowledge cancellation, so nothing
+  // still runs when the checkpoint is marked `error`.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+  },
+};
+
+/** How often a protect renews its checkpoint's write lease (expire window: 120 s). */
+export const LEASE_RENEW_INTERVAL = '60s';
+
+/** Hooks in flight at once per operation, unless the caller asks otherwise. */
+export const DEFAULT_HOOK_CONCURRENCY = 32;
+
+/** A run continues as new past this many history events (Temporal caps a run at ~51k). */
+export const CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;

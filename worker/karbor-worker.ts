@@ -3,10 +3,22 @@ import * as path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Redis } from 'ioredis';
 import { createActivities } from '../activities';
+import type { ActivityDeps } from '../activities';
+import { Catalog } from '../bank/catalog';
 import { CheckpointCollection } from '../bank/checkpoint-collection';
 import { LeaseManager } from '../bank/leases';
+import { OperationLog } from '../bank/operation-log';
+import { PlanStore } from '../bank/plan-store';
+import { RestoreCollection } from '../bank/restore-collection';
 import type { KarborConfig } from '../common/config';
 import { ServiceUnreachableError } from '../common/errors';
+import { builtInPlugins } from '../plugins';
+import { PluginRegistry } from '../plugins/registry';
+import { ProviderRegistry } from '../providers/provider-registry';
+import type { ProviderDocument } from '../providers/provider-registry';
+
+/** The providers shipped with the project, used when KARBOR_PROVIDERS_DIR is not set. */
+export const DEFAULT_PROVIDERS_DIR = path.join(__dirname, '..', '..', 'providers.d');
 
 /** The prebuilt workflow bundle (`npm run build`); falls back to bundling at start. */
 function workflowSource(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
@@ -25,6 +37,34 @@ export async function connectTemporalWorker(address: string): Promise<NativeConn
   }
 }
 
+/**
+ * Everything activities need, built once per worker: plugins, providers from their .conf
+ * files (published to Redis so clients can list them), and the bank's collections.
+ */
+export async function buildActivityDeps(config: KarborConfig, redis: Redis): Promise<ActivityDeps> {
+  const plugins = new PluginRegistry(
+    builtInPlugins(config.dataDir ? { dataDir: config.dataDir } : {}),
+  );
+  const providers = ProviderRegistry.load(config.providersDir ?? DEFAULT_PROVIDERS_DIR, plugins);
+  await new Catalog<ProviderDocument>(redis, config.bankPrefix).publish(
+    providers.documents(),
+    plugins.all().map((p) => ({
+      name: p.type,
+      description: p.description,
+      dependent_types: p.dependentTypes ?? [],
+    })),
+  );
+  return {
+    checkpoints: new CheckpointCollection(redis, config.bankPrefix),
+    leases: new LeaseManager(redis, config.bankPrefix),
+    plans: new PlanStore(redis, config.bankPrefix),
+    restores: new RestoreCollection(redis, config.bankPrefix),
+    oplog: new OperationLog(redis, config.bankPrefix),
+    providers,
+    plugins,
+  };
+}
+
 export interface KarborWorkerOptions {
   config: KarborConfig;
   connection: NativeConnection;
@@ -32,15 +72,13 @@ export interface KarborWorkerOptions {
   identity?: string;
   /** How long in-flight activities get to finish on shutdown before they are cancelled. */
   shutdownGraceTime?: string;
+  maxConcurrentActivityTaskExecutions?: number;
 }
 
 /** Builds a worker hosting every workflow and activity, wired to one Redis bank. */
 export async function createKarborWorker(opts: KarborWorkerOptions): Promise<Worker> {
   const { config, connection, redis } = opts;
-  const activities = createActivities({
-    checkpoints: new CheckpointCollection(redis, config.bankPrefix),
-    leases: new LeaseManager(redis, config.bankPrefix),
-  });
+  const activities = createActivities(await buildActivityDeps(config, redis));
   return Worker.create({
     connection,
     namespace: config.namespace,
@@ -49,5 +87,6 @@ export async function createKarborWorker(opts: KarborWorkerOptions): Promise<Wor
     ...workflowSource(),
     ...(opts.identity ? { identity: opts.identity } : {}),
     shutdownGraceTime: (opts.shutdownGraceTime ?? '10s') as `${number}s`,
+    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 200,
   });
 }

@@ -1,8 +1,11 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { Plan } from '../common/documents';
+import type { LeaseToken } from '../bank/bank';
+import type { Caller } from '../bank/checkpoint-collection';
 
 /** What a `progress` query answers, for `--wait` and the Web UI. */
 export interface Progress {
+  /** Where the operation is: validating, running, completing, finished, failed. */
+  phase: string;
   total: number;
   done: number;
   failed: number;
@@ -10,9 +13,18 @@ export interface Progress {
   resources: Record<string, string>;
 }
 
-export interface ProtectInput {
+/** Knobs every operation takes; defaults in temporal-config/activity-options.ts. */
+export interface RunOptions {
+  concurrency?: number;
+  continueAfterEvents?: number;
+}
+
+export interface ProtectInput extends RunOptions {
   checkpointId: string;
-  plan: Plan;
+  /** A stored plan's id; without it the activity reads the plan the client left. */
+  storedPlanId?: string;
+  /** Set when a run continues as new. */
+  resume?: { lease: LeaseToken; snapshot: string; progress: Progress };
 }
 
 export interface ProtectResult {
@@ -21,16 +33,50 @@ export interface ProtectResult {
   reason?: string;
 }
 
+export interface RestoreInput extends RunOptions {
+  restoreId: string;
+  checkpointId: string;
+  providerId: string;
+  caller: Caller;
+  restoreTarget: Record<string, string>;
+  parameters: Record<string, Record<string, unknown>>;
+  resume?: { snapshot: string; progress: Progress };
+}
+
+export interface RestoreResult {
+  restore_id: string;
+  status: 'success' | 'failure';
+  reason?: string;
+}
+
+export interface DeleteInput extends RunOptions {
+  checkpointId: string;
+  providerId: string;
+  caller: Caller;
+  resume?: { snapshot: string; progress: Progress };
+}
+
+export interface DeleteResult {
+  checkpoint_id: string;
+  status: 'deleted' | 'error-deleting';
+  reason?: string;
+}
+
 export const progressQuery = defineQuery<Progress>('progress');
 
 /**
- * Completes once the checkpoint document exists in the bank (or rejects with the validation
- * error), so `execute_operation(protect)` can return the id the way Karbor's RPC does.
+ * Completes once the operation's record exists in the bank (checkpoint, restore record,
+ * or the checkpoint marked `deleting`), or rejects with the validation error, so the
+ * client can return an id the way Karbor's RPCs do.
  */
-export const checkpointCreatedUpdate = defineUpdate<{ checkpoint_id: string }>('checkpointCreated');
+export const operationStartedUpdate = defineUpdate<{ id: string }>('operationStarted');
 
 export const workflowIds = {
   protect: (checkpointId: string) => `protect-${checkpointId}`,
   restore: (restoreId: string) => `restore-${restoreId}`,
   delete: (checkpointId: string) => `delete-${checkpointId}`,
 };
+
+export function newProgress(): Progress {
+  return { phase: 'validating', total: 0, done: 0, failed: 0, running: [], resources: {} };
+}

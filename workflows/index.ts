@@ -1,2 +1,4 @@
 // Entry point of the workflow bundle: every workflow the worker hosts.
 export { protect } from './protect';
+export { restore } from './restore';
+export { deleteCheckpoint } from './delete';

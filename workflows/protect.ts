@@ -1,87 +1,100 @@
 import {
-  ApplicationFailure,
-  condition,
+  CancellationScope,
+  continueAsNew,
+  isCancellation,
   proxyActivities,
-  setHandler,
+  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { LeaseToken } from '../bank/bank';
 import type { Activities } from '../activities';
-import { BANK_ACTIVITY } from '../temporal-config/activity-options';
-import { checkpointCreatedUpdate, progressQuery } from './definitions';
-import type { Progress, ProtectInput, ProtectResult } from './definitions';
+import type { LeaseToken } from '../bank/bank';
+import type { OperationSchedule } from '../graph/operation-schedule';
+import {
+  BANK_ACTIVITY,
+  CONTINUE_AS_NEW_AFTER_EVENTS,
+  DEFAULT_HOOK_CONCURRENCY,
+  LEASE_RENEW_INTERVAL,
+} from '../temporal-config/activity-options';
+import { newProgress } from './definitions';
+import type { ProtectInput, ProtectResult } from './definitions';
+import { describe, runHooks } from './hook-runner';
+import { operationHandlers } from './operation-start';
 
 const bank = proxyActivities<Activities>(BANK_ACTIVITY);
 
 /**
- * protect: create the checkpoint, protect every resource of the plan, complete the
- * checkpoint; any failure marks it `error` with the reason.
+ * protect: create the checkpoint (validating the plan first), run every resource's protect
+ * hooks over the dependency graph in Karbor's order, then complete the checkpoint — or mark
+ * it `error` with the reason if any hook failed.
  */
-export async function protect({ checkpointId, plan }: ProtectInput): Promise<ProtectResult> {
-  const progress: Progress = {
-    total: plan.resources.length,
-    done: 0,
-    failed: 0,
-    running: [],
-    resources: {},
-  };
-  let created = false;
-  let creationError: Error | undefined;
-  setHandler(progressQuery, () => progress);
-  setHandler(checkpointCreatedUpdate, async () => {
-    await condition(() => created || creationError !== undefined);
-    if (creationError) throw creationError;
-    return { checkpoint_id: checkpointId };
-  });
+export async function protect(input: ProtectInput): Promise<ProtectResult> {
+  const { checkpointId } = input;
+  const progress = input.resume?.progress ?? newProgress();
+  const handlers = operationHandlers(progress, checkpointId);
 
   let lease: LeaseToken;
-  try {
-    lease = await bank.createCheckpoint({
-      checkpointId,
-      leaseOwner: workflowInfo().workflowId,
-      providerId: plan.provider_id,
-      projectId: plan.project_id,
-      plan: {
-        id: plan.id,
-        name: plan.name,
-        provider_id: plan.provider_id,
-        resources: plan.resources,
-      },
-      resourceGraph: null,
-      createdAtMs: Date.now(),
+  let schedule: OperationSchedule;
+  if (input.resume) {
+    lease = input.resume.lease;
+    schedule = await bank.loadSchedule(checkpointId, 'protect');
+  } else {
+    try {
+      ({ lease, schedule } = await bank.createCheckpoint({
+        checkpointId,
+        leaseOwner: workflowInfo().workflowId,
+        ...(input.storedPlanId ? { storedPlanId: input.storedPlanId } : {}),
+        createdAtMs: Date.now(),
+      }));
+    } catch (err) {
+      await handlers.failedToStart(err);
+      throw err;
+    }
+  }
+  handlers.started();
+  progress.phase = 'running';
+
+  // The lease must outlive the hooks: renew it in the background while they run.
+  let leaseLost: string | undefined;
+  const renewal = new CancellationScope();
+  const renewing = renewal
+    .run(async () => {
+      for (;;) {
+        await sleep(LEASE_RENEW_INTERVAL);
+        lease = await bank.renewCheckpointLease(lease);
+      }
+    })
+    .catch((err: unknown) => {
+      if (!isCancellation(err)) leaseLost = `write lease lost: ${describe(err)}`;
     });
-    created = true;
-  } catch (err) {
-    creationError = ApplicationFailure.create({
-      type: failureType(err) ?? 'CHECKPOINT_NOT_CREATED',
-      message: describe(err),
-      nonRetryable: true,
+
+  const run = await runHooks({
+    operation: 'protect',
+    operationId: checkpointId,
+    checkpointId,
+    schedule,
+    concurrency: input.concurrency ?? DEFAULT_HOOK_CONCURRENCY,
+    continueAfterEvents: input.continueAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS,
+    ...(input.resume ? { snapshot: input.resume.snapshot } : {}),
+    lease: () => lease,
+    progress,
+  });
+  renewal.cancel();
+  await renewing;
+
+  if (run.outcome === 'paused') {
+    return continueAsNew<typeof protect>({
+      ...input,
+      resume: { lease, snapshot: run.snapshot, progress },
     });
-    // Let the update handler deliver the error before the run ends.
-    await condition(() => true);
-    throw err;
   }
-
-  try {
-    await bank.completeCheckpoint(lease);
-    return { checkpoint_id: checkpointId, status: 'available' };
-  } catch (err) {
-    const reason = describe(err);
-    await bank.failCheckpoint(lease, reason);
-    return { checkpoint_id: checkpointId, status: 'error', reason };
+  const failure = run.outcome === 'failed' ? run.reason : leaseLost;
+  if (failure) {
+    progress.phase = 'failed';
+    await bank.failCheckpoint(lease, failure);
+    return { checkpoint_id: checkpointId, status: 'error', reason: failure };
   }
-}
-
-/** The code of the typed error behind an activity failure, if any. */
-function failureType(err: unknown): string | undefined {
-  const cause = (err as { cause?: unknown }).cause;
-  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
-}
-
-function describe(err: unknown): string {
-  if (err instanceof Error) {
-    const cause = (err as { cause?: unknown }).cause;
-    return cause instanceof Error ? cause.message : err.message;
-  }
-  return String(err);
+  progress.phase = 'completing';
+  await bank.completeCheckpoint(lease);
+  progress.phase = 'finished';
+  return { checkpoint_id: checkpointId, status: 'available' };
 }

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../../scripts/services';
-import { CLI, envFor, isolatedConfig, startWorker, testEnv } from '../support/env';
+import { CLI, envFor, isolatedConfig, NOOP_PROVIDER, startWorker, testEnv } from '../support/env';
 import type { RunningWorker } from '../support/env';
 
 interface CliRun {
@@ -36,7 +36,7 @@ describe('the karbor CLI', () => {
       JSON.stringify({
         id: 'plan-cli',
         name: 'cli',
-        provider_id: 'provider-noop',
+        provider_id: NOOP_PROVIDER,
         project_id: cfg.projectId,
         resources: [{ id: 'r1', type: 'Karbor::Noop', name: 'r1' }],
       }),
@@ -73,7 +73,7 @@ describe('the karbor CLI', () => {
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout) as { id: string; status: string };
     assert.equal(doc.status, 'available');
-    const shown = await karbor(['checkpoint', 'show', 'provider-noop', doc.id, '--json'], env);
+    const shown = await karbor(['checkpoint', 'show', NOOP_PROVIDER, doc.id, '--json'], env);
     assert.equal(shown.code, 0, shown.stderr);
     assert.equal((JSON.parse(shown.stdout) as { id: string }).id, doc.id);
   });
@@ -82,32 +82,29 @@ describe('the karbor CLI', () => {
     const made = await karbor(['protect', planFile, '--wait', '--json'], env);
     assert.equal(made.code, 0, made.stderr);
     const id = (JSON.parse(made.stdout) as { id: string }).id;
-    const table = await karbor(['checkpoint', 'list', 'provider-noop'], env);
+    const table = await karbor(['checkpoint', 'list', NOOP_PROVIDER], env);
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /^id\s+status\s+project\s+plan\s+created_at/);
     assert.match(table.stdout, new RegExp(`${id}\\s+available\\s+${cfg.projectId}`));
-    const json = await karbor(
-      ['checkpoint', 'list', 'provider-noop', '--json', '--limit', '1'],
-      env,
-    );
+    const json = await karbor(['checkpoint', 'list', NOOP_PROVIDER, '--json', '--limit', '1'], env);
     assert.equal(json.code, 0, json.stderr);
     const page = JSON.parse(json.stdout) as { checkpoints: { id: string }[]; next_marker?: string };
     assert.equal(page.checkpoints.length, 1);
     const other = await karbor(
-      ['--project-id', 'tenant-z', 'checkpoint', 'list', 'provider-noop', '--json'],
+      ['--project-id', 'tenant-z', 'checkpoint', 'list', NOOP_PROVIDER, '--json'],
       env,
     );
     assert.deepEqual((JSON.parse(other.stdout) as { checkpoints: unknown[] }).checkpoints, []);
-    const denied = await karbor(['checkpoint', 'list', 'provider-noop', '--all-tenants'], env);
+    const denied = await karbor(['checkpoint', 'list', NOOP_PROVIDER, '--all-tenants'], env);
     assert.equal(denied.code, 2);
     assert.match(denied.stderr, /all_tenants needs an admin/);
-    const admin = await karbor(['checkpoint', 'list', 'provider-noop', '--all-tenants', '--json'], {
+    const admin = await karbor(['checkpoint', 'list', NOOP_PROVIDER, '--all-tenants', '--json'], {
       ...env,
       KARBOR_ADMIN: '1',
     });
     assert.equal(admin.code, 0, admin.stderr);
     const badDate = await karbor(
-      ['checkpoint', 'list', 'provider-noop', '--start-date', 'soon'],
+      ['checkpoint', 'list', NOOP_PROVIDER, '--start-date', 'soon'],
       env,
     );
     assert.equal(badDate.code, 2);
@@ -129,7 +126,7 @@ describe('the karbor CLI', () => {
   });
 
   it('reports a missing checkpoint with exit code 2', async () => {
-    const r = await karbor(['checkpoint', 'show', 'provider-noop', 'no-such-id'], env);
+    const r = await karbor(['checkpoint', 'show', NOOP_PROVIDER, 'no-such-id'], env);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /checkpoint no-such-id not found/);
   });

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { ProtectionService } from '../../client/protection-service';
 import type { Plan } from '../../common/documents';
-import { eventually, isolatedConfig, startWorker, testEnv } from '../support/env';
+import { eventually, isolatedConfig, NOOP_PROVIDER, startWorker, testEnv } from '../support/env';
 import type { RunningWorker } from '../support/env';
 
 const run = promisify(execFile);
@@ -13,7 +13,7 @@ function samplePlan(projectId: string): Plan {
   return {
     id: 'plan-slice',
     name: 'slice',
-    provider_id: 'provider-noop',
+    provider_id: NOOP_PROVIDER,
     project_id: projectId,
     resources: [{ id: 'r1', type: 'Karbor::Noop', name: 'r1' }],
   };
@@ -36,11 +36,11 @@ describe('protect slice on the real dev server and Redis', () => {
   it('returns once the checkpoint exists, then completes it as available', async () => {
     const started = await svc.executeOperation(samplePlan(cfg.projectId), 'protect');
     assert.equal(started.workflow_id, `protect-${started.checkpoint_id}`);
-    const early = await svc.showCheckpoint('provider-noop', started.checkpoint_id);
+    const early = await svc.showCheckpoint(NOOP_PROVIDER, started.checkpoint_id);
     assert.ok(['protecting', 'available'].includes(early.status));
     const result = await svc.waitForProtect(started.checkpoint_id);
     assert.equal(result.status, 'available');
-    const doc = await svc.showCheckpoint('provider-noop', started.checkpoint_id);
+    const doc = await svc.showCheckpoint(NOOP_PROVIDER, started.checkpoint_id);
     assert.equal(doc.status, 'available');
     assert.equal(doc.project_id, cfg.projectId);
     assert.equal(doc.protection_plan.id, 'plan-slice');

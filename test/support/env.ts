@@ -38,6 +38,9 @@ export const testEnv = {
   },
 };
 
+/** The provider in providers.d/noop.conf. */
+export const NOOP_PROVIDER = 'b766f37c-d011-4026-8228-28730d734a3f';
+
 export const CLI = path.join(PROJECT_ROOT, 'dist', 'client', 'cli.js');
 export const WORKER_MAIN = path.join(PROJECT_ROOT, 'dist', 'worker', 'main.js');
 

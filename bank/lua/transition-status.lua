@@ -1,7 +1,7 @@
 --[[
-transition-checkpoint: compare-and-set a checkpoint's status.
+transition-status: compare-and-set the status in a state hash (checkpoints, restores).
 
-KEYS[1]  checkpoint state hash
+KEYS[1]  state hash
 KEYS[2]  lease hash
 ARGV[1]  new status
 ARGV[2]  reason ('' for none)

@@ -1,0 +1,51 @@
+import type { CheckpointCollection } from '../bank/checkpoint-collection';
+import type { Caller } from '../bank/checkpoint-collection';
+import { InvalidStatusTransitionError } from '../common/errors';
+import type { OperationSchedule } from '../graph/operation-schedule';
+import type { ProviderRegistry } from '../providers/provider-registry';
+import { scheduleFor } from './checkpoint';
+
+export interface BeginDeleteInput {
+  checkpointId: string;
+  providerId: string;
+  caller: Caller;
+}
+
+export interface DeleteActivityDeps {
+  checkpoints: CheckpointCollection;
+  providers: ProviderRegistry;
+}
+
+export function deleteActivities(deps: DeleteActivityDeps) {
+  const { checkpoints } = deps;
+  return {
+    /** Only `available` and `error` checkpoints may be deleted; they become `deleting`. */
+    async beginDelete(input: BeginDeleteInput): Promise<OperationSchedule> {
+      const doc = await checkpoints.get(input.checkpointId, input.caller);
+      if (doc.provider_id !== input.providerId) {
+        throw new InvalidStatusTransitionError(
+          input.checkpointId,
+          `of provider ${doc.provider_id}`,
+          [`of provider ${input.providerId}`],
+          'deleted',
+        );
+      }
+      // `deleting` and `error-deleting` are allowed too, so a retried delete can finish.
+      await checkpoints.transition(
+        input.checkpointId,
+        ['available', 'error', 'error-deleting'],
+        'deleting',
+      );
+      return scheduleFor(deps, input.checkpointId, 'delete');
+    },
+
+    /** Removes the checkpoint's bank data and indexes; it then reads `deleted`. */
+    async finishDelete(checkpointId: string): Promise<void> {
+      await checkpoints.purge(checkpointId, ['deleting']);
+    },
+
+    async failDelete(checkpointId: string, reason: string): Promise<void> {
+      await checkpoints.transition(checkpointId, ['deleting'], 'error-deleting', { reason });
+    },
+  };
+}

@@ -1,0 +1,166 @@
+import { Context } from '@temporalio/activity';
+import type { LeaseToken } from '../bank/bank';
+import type { CheckpointCollection } from '../bank/checkpoint-collection';
+import type { OperationLog } from '../bank/operation-log';
+import type { RestoreCollection } from '../bank/restore-collection';
+import type { CheckpointDocument } from '../common/documents';
+import { HookFailedError } from '../common/errors';
+import type { Hook } from '../graph/hook-schedule';
+import { unpackGraph } from '../graph/resource-graph';
+import type { PackedGraph } from '../graph/resource-graph';
+import { HOOK_METHODS } from '../plugins/types';
+import type { HookContext, HookProgress, Operation } from '../plugins/types';
+import { parametersFor } from '../providers/parameters';
+import type { ProviderRegistry } from '../providers/provider-registry';
+import type { PluginRegistry } from '../plugins/registry';
+import { resourceSectionName } from './resource-section';
+
+export interface HookInput {
+  operation: Operation;
+  /** Checkpoint id, or the restore id for a restore. */
+  operationId: string;
+  checkpointId: string;
+  node: number;
+  hook: Hook;
+  /** True for the resource's last hook: its status is recorded when it ends. */
+  final: boolean;
+  /** Protect writes under the checkpoint's lease. */
+  lease?: LeaseToken;
+}
+
+export interface HookActivityDeps {
+  plugins: PluginRegistry;
+  checkpoints: CheckpointCollection;
+  restores: RestoreCollection;
+  oplog: OperationLog;
+  providers: ProviderRegistry;
+}
+
+/** How often a hook is heartbeated for while it runs, whether or not it reports progress. */
+const AUTO_HEARTBEAT_MS = 5_000;
+
+/** Small cache: a worker runs many hooks of the same checkpoint; its graph never changes. */
+class CheckpointCache {
+  private readonly entries = new Map<string, { doc: CheckpointDocument; graph: PackedGraph }>();
+  constructor(private readonly checkpoints: CheckpointCollection) {}
+
+  async get(id: string): Promise<{ doc: CheckpointDocument; graph: PackedGraph }> {
+    const hit = this.entries.get(id);
+    if (hit) return hit;
+    const doc = await this.checkpoints.get(id);
+    const entry = { doc, graph: unpackGraph(doc.resource_graph) };
+    this.entries.set(id, entry);
+    if (this.entries.size > 32) this.entries.delete(this.entries.keys().next().value!);
+    return entry;
+  }
+}
+
+const STATUS_DONE: Record<Operation, string> = {
+  protect: 'available',
+  restore: 'success',
+  delete: 'deleted',
+  verify: 'verified',
+};
+const STATUS_FAILED: Record<Operation, string> = {
+  protect: 'error',
+  restore: 'failure',
+  delete: 'error-deleting',
+  verify: 'error',
+};
+
+/** The one stable dispatcher: runs any plugin's hook for any operation. */
+export function hookActivities(deps: HookActivityDeps) {
+  const cache = new CheckpointCache(deps.checkpoints);
+  return {
+    async runResourceHook(input: HookInput): Promise<void> {
+      const actx = Context.current();
+      const { doc, graph } = await cache.get(input.checkpointId);
+      const resource = graph.nodes[input.node];
+      if (!resource)
+        throw new HookFailedError(
+          `checkpoint ${input.checkpointId} has no resource #${input.node}`,
+          true,
+        );
+      const provider = deps.providers.get(doc.provider_id);
+      const plugin = provider.plugins.get(resource.type);
+      const fn = plugin?.operations[input.operation]?.[HOOK_METHODS[input.hook]];
+      const logId = input.operationId;
+      const attempt = actx.info.attempt;
+      const base = {
+        operation: input.operation,
+        resource_id: resource.id,
+        resource_type: resource.type,
+        hook: input.hook,
+        attempt,
+      };
+      await deps.oplog.append(logId, { ts: new Date().toISOString(), event: 'start', ...base });
+
+      let parameters: Record<string, unknown>;
+      let restoreTarget: string | undefined;
+      if (input.operation === 'restore') {
+        const record = await deps.restores.get(input.operationId);
+        parameters = parametersFor(record.parameters, resource);
+        restoreTarget = record.restore_target[resource.id];
+      } else {
+        parameters = parametersFor(doc.protection_plan.parameters, resource);
+      }
+      let lastProgress: HookProgress | undefined;
+      const heartbeat = (progress?: HookProgress) => {
+        if (progress) lastProgress = progress;
+        actx.heartbeat({ resource: resource.id, hook: input.hook, ...(lastProgress ?? {}) });
+      };
+      const ticker = setInterval(() => heartbeat(), AUTO_HEARTBEAT_MS);
+      const ctx: HookContext = {
+        operation: input.operation,
+        operationId: input.operationId,
+        checkpointId: input.checkpointId,
+        resource,
+        parameters,
+        attempt,
+        section: deps.checkpoints.section(
+          input.checkpointId,
+          `resources/${resourceSectionName(resource)}`,
+          {
+            readOnly: input.operation !== 'protect',
+            ...(input.lease ? { lease: input.lease } : {}),
+          },
+        ),
+        ...(restoreTarget !== undefined ? { restoreTarget } : {}),
+        providerConfig: (plugin && provider.config[plugin.name]) ?? {},
+        heartbeat,
+        signal: actx.cancellationSignal,
+      };
+      try {
+        if (fn) await fn(ctx);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        await deps.oplog.append(logId, {
+          ts: new Date().toISOString(),
+          event: 'error',
+          error: message,
+          ...base,
+        });
+        await recordStatus(deps, input, resource.id, STATUS_FAILED[input.operation], message);
+        throw err;
+      } finally {
+        clearInterval(ticker);
+      }
+      await deps.oplog.append(logId, { ts: new Date().toISOString(), event: 'end', ...base });
+      if (input.final) await recordStatus(deps, input, resource.id, STATUS_DONE[input.operation]);
+    },
+  };
+}
+
+async function recordStatus(
+  deps: HookActivityDeps,
+  input: HookInput,
+  resourceId: string,
+  status: string,
+  reason = '',
+): Promise<void> {
+  if (input.operation === 'restore') {
+    await deps.restores.setResourceStatus(input.operationId, resourceId, status, reason);
+  } else if (input.operation === 'protect') {
+    await deps.checkpoints.setResourceStatus(input.checkpointId, resourceId, status, input.lease);
+  }
+}

@@ -1,0 +1,81 @@
+import type { CheckpointCollection } from '../bank/checkpoint-collection';
+import type { Caller } from '../bank/checkpoint-collection';
+import type { RestoreCollection } from '../bank/restore-collection';
+import { InvalidStatusTransitionError } from '../common/errors';
+import type { OperationSchedule } from '../graph/operation-schedule';
+import { describeResource, unpackGraph } from '../graph/resource-graph';
+import { checkParameterKeys, checkParameters, parametersFor } from '../providers/parameters';
+import type { ProviderRegistry } from '../providers/provider-registry';
+import { scheduleFor } from './checkpoint';
+
+export interface BeginRestoreInput {
+  restoreId: string;
+  checkpointId: string;
+  providerId: string;
+  caller: Caller;
+  /** Resource id -> where to restore it (a path, a database name, ...). */
+  restoreTarget: Record<string, string>;
+  parameters: Record<string, Record<string, unknown>>;
+  createdAtMs: number;
+}
+
+export interface RestoreActivityDeps {
+  checkpoints: CheckpointCollection;
+  restores: RestoreCollection;
+  providers: ProviderRegistry;
+}
+
+export function restoreActivities(deps: RestoreActivityDeps) {
+  const { checkpoints, restores, providers } = deps;
+  return {
+    /**
+     * Checks the checkpoint may be restored (it is `available` and the caller's) and the
+     * parameters fit the provider's restore schema, then records the restore `in_progress`.
+     */
+    async beginRestore(input: BeginRestoreInput): Promise<OperationSchedule> {
+      const doc = await checkpoints.get(input.checkpointId, input.caller);
+      if (doc.provider_id !== input.providerId) {
+        throw new InvalidStatusTransitionError(
+          input.checkpointId,
+          `of provider ${doc.provider_id}`,
+          [`of provider ${input.providerId}`],
+          'restored',
+        );
+      }
+      if (doc.status !== 'available') {
+        throw new InvalidStatusTransitionError(
+          input.checkpointId,
+          doc.status,
+          ['available'],
+          'restored',
+        );
+      }
+      const provider = providers.get(doc.provider_id);
+      const graph = unpackGraph(doc.resource_graph);
+      checkParameterKeys(input.parameters, new Set(provider.plugins.keys()), graph.nodes);
+      for (const node of graph.nodes) {
+        const plugin = provider.plugins.get(node.type);
+        if (plugin)
+          checkParameters(
+            plugin.schemas.restore,
+            parametersFor(input.parameters, node),
+            describeResource(node),
+          );
+      }
+      await restores.create({
+        id: input.restoreId,
+        projectId: doc.project_id,
+        providerId: doc.provider_id,
+        checkpointId: doc.id,
+        restoreTarget: input.restoreTarget,
+        parameters: input.parameters,
+        createdAtMs: input.createdAtMs,
+      });
+      return scheduleFor(deps, doc.id, 'restore');
+    },
+
+    async finishRestore(restoreId: string, ok: boolean, reason: string): Promise<void> {
+      await restores.transition(restoreId, ok ? 'success' : 'failure', reason);
+    },
+  };
+}

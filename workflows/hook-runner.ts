@@ -1,0 +1,142 @@
+// Drives one operation's hooks over the resource graph: Karbor's order (graph/), bounded
+// concurrency, stop-on-first-failure with in-flight hooks cancelled, and a clean pause
+// point for continue-as-new on very large graphs.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { LeaseToken } from '../bank/bank';
+import { HookSchedule } from '../graph/hook-schedule';
+import type { HookTask } from '../graph/hook-schedule';
+import { implementedBy } from '../graph/operation-schedule';
+import type { OperationSchedule } from '../graph/operation-schedule';
+import type { Operation } from '../plugins/types';
+import { HOOK_ACTIVITY } from '../temporal-config/activity-options';
+import type { Progress } from './definitions';
+
+const hooks = proxyActivities<Activities>(HOOK_ACTIVITY);
+
+export interface HookRunOptions {
+  operation: Operation;
+  operationId: string;
+  checkpointId: string;
+  schedule: OperationSchedule;
+  concurrency: number;
+  /** History length past which the run pauses so the workflow can continue as new. */
+  continueAfterEvents: number;
+  /** Where a previous run stopped. */
+  snapshot?: string;
+  /** The current lease (protect); read at each hook start so renewals take effect. */
+  lease?: () => LeaseToken | undefined;
+  progress: Progress;
+}
+
+export type HookRunOutcome =
+  | { outcome: 'done' }
+  | { outcome: 'failed'; reason: string }
+  | { outcome: 'paused'; snapshot: string };
+
+export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
+  const { schedule, progress } = opts;
+  const plan = new HookSchedule(schedule, implementedBy(schedule), opts.snapshot);
+  const ids = schedule.ids;
+  for (let n = 0; n < ids.length; n++) {
+    if (plan.nodeDone(n)) progress.resources[ids[n]!] = 'done';
+  }
+  progress.total = ids.length;
+  progress.done = Object.keys(progress.resources).length;
+
+  const queue: HookTask[] = plan.takeReady();
+  const finished: { task: HookTask; error?: unknown }[] = [];
+  const running = new Map<string, HookTask>();
+  let failure: string | undefined;
+  let pausing = false;
+  const scope = new CancellationScope();
+
+  const start = (task: HookTask) => {
+    const key = `${task.node}.${task.hook}`;
+    running.set(key, task);
+    const id = ids[task.node]!;
+    progress.resources[id] = 'running';
+    progress.running = runningIds(running, ids);
+    const lease = opts.lease?.();
+    scope
+      .run(() =>
+        hooks.runResourceHook({
+          operation: opts.operation,
+          operationId: opts.operationId,
+          checkpointId: opts.checkpointId,
+          node: task.node,
+          hook: task.hook,
+          final: plan.lastHookOf(task.node) === task.hook,
+          ...(lease ? { lease } : {}),
+        }),
+      )
+      .then(
+        () => finished.push({ task }),
+        (error: unknown) => finished.push({ task, error }),
+      );
+  };
+
+  while (!plan.finished) {
+    if (!failure && !pausing && workflowInfo().historyLength > opts.continueAfterEvents) {
+      pausing = true;
+    }
+    while (!failure && !pausing && queue.length > 0 && running.size < opts.concurrency) {
+      start(queue.shift()!);
+    }
+    if (running.size === 0) break;
+    await condition(() => finished.length > 0);
+    for (const { task, error } of finished.splice(0)) {
+      running.delete(`${task.node}.${task.hook}`);
+      const id = ids[task.node]!;
+      if (error) {
+        if (!failure && !isCancellation(error)) {
+          failure = `${schedule.types[schedule.nodeTypes[task.node]!]} ${id}: ${task.hook} failed: ${describe(error)}`;
+          progress.failed += 1;
+          progress.resources[id] = 'failed';
+          // Stop everything else: no new hooks; running ones are cancelled.
+          scope.cancel();
+        }
+        continue;
+      }
+      plan.complete(task);
+      if (plan.nodeDone(task.node)) {
+        progress.resources[id] = 'done';
+        progress.done += 1;
+      } else if (progress.resources[id] === 'running') {
+        progress.resources[id] = 'waiting';
+      }
+      queue.push(...plan.takeReady());
+    }
+    progress.running = runningIds(running, ids);
+  }
+  if (failure) return { outcome: 'failed', reason: failure };
+  if (!plan.finished) return { outcome: 'paused', snapshot: plan.snapshot() };
+  return { outcome: 'done' };
+}
+
+function runningIds(running: Map<string, HookTask>, ids: string[]): string[] {
+  return [...new Set([...running.values()].map((t) => ids[t.node]!))];
+}
+
+/** The innermost message of an activity failure: the plugin's own words. */
+export function describe(err: unknown): string {
+  let cur: unknown = err;
+  while (cur instanceof ActivityFailure && cur.cause) cur = cur.cause;
+  if (cur instanceof ApplicationFailure || cur instanceof Error) return cur.message;
+  return String(cur);
+}
+
+/** The code of the typed error behind an activity failure, if any. */
+export function failureType(err: unknown): string | undefined {
+  let cur: unknown = err;
+  while (cur instanceof ActivityFailure && cur.cause) cur = cur.cause;
+  return cur instanceof ApplicationFailure ? (cur.type ?? undefined) : undefined;
+}
