@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
 import type { LeaseToken } from '../bank/bank';
 import type { CheckpointCollection } from '../bank/checkpoint-collection';
 import type { OperationLog } from '../bank/operation-log';
@@ -133,14 +134,22 @@ export function hookActivities(deps: HookActivityDeps) {
       try {
         if (fn) await fn(ctx);
       } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
+        const cancelled = actx.cancellationSignal.aborted || err instanceof CancelledFailure;
+        const message = cancelled
+          ? 'cancelled: the operation is stopping'
+          : err instanceof Error
+            ? err.message
+            : String(err);
         await deps.oplog.append(logId, {
           ts: new Date().toISOString(),
           event: 'error',
           error: message,
           ...base,
         });
-        await recordStatus(deps, input, resource.id, STATUS_FAILED[input.operation], message);
+        // A cancelled hook did not fail; the resource that did carries the reason.
+        if (!cancelled) {
+          await recordStatus(deps, input, resource.id, STATUS_FAILED[input.operation], message);
+        }
         throw err;
       } finally {
         clearInterval(ticker);

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  WithStartWorkflowOperation,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Workflow } from '@temporalio/common';
 import type { Redis } from 'ioredis';
 import { Catalog } from '../bank/catalog';
@@ -13,7 +19,11 @@ import { RestoreCollection } from '../bank/restore-collection';
 import type { RestoreRecord } from '../bank/restore-collection';
 import type { KarborConfig } from '../common/config';
 import type { CheckpointDocument, Plan } from '../common/documents';
-import { CheckpointNotFoundError, ServiceUnreachableError } from '../common/errors';
+import {
+  CheckpointNotFoundError,
+  OperationRefusedError,
+  ServiceUnreachableError,
+} from '../common/errors';
 import { connectRedis } from '../common/redis';
 import { pageProviders } from '../providers/provider-registry';
 import type { ProviderDocument } from '../providers/provider-registry';
@@ -214,9 +224,13 @@ export class ProtectionService {
       workflowIdReusePolicy: reuse,
       typedSearchAttributes: searchAttributesFor(tags),
     } as unknown as ConstructorParameters<typeof WithStartWorkflowOperation<W>>[1]);
-    await this.temporal.workflow.executeUpdateWithStart(operationStartedUpdate, {
-      startWorkflowOperation: start,
-    });
+    try {
+      await this.temporal.workflow.executeUpdateWithStart(operationStartedUpdate, {
+        startWorkflowOperation: start,
+      });
+    } catch (err) {
+      throw refusal(err);
+    }
     return { workflow_id: workflowId };
   }
 
@@ -285,4 +299,12 @@ export class ProtectionService {
     this.redis.disconnect();
     await this.connection.close();
   }
+}
+
+/** An update rejected by the workflow carries the worker's typed error: surface it as ours. */
+function refusal(err: unknown): unknown {
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+    return new OperationRefusedError(err.cause.type ?? 'OPERATION_REFUSED', err.cause.message);
+  }
+  return err;
 }

@@ -188,3 +188,17 @@ export class HookFailedError extends KarborError {
     super(message);
   }
 }
+
+/**
+ * A typed error raised on a worker, as the client sees it: the same code and message, so
+ * callers can branch on `code` without knowing about Temporal's failure wrappers.
+ */
+export class OperationRefusedError extends KarborError {
+  readonly permanent = true;
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

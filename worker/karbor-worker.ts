@@ -88,5 +88,8 @@ export async function createKarborWorker(opts: KarborWorkerOptions): Promise<Wor
     ...(opts.identity ? { identity: opts.identity } : {}),
     shutdownGraceTime: (opts.shutdownGraceTime ?? '10s') as `${number}s`,
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 200,
+    // Heartbeats reach the server at least this often, so a cancelled hook (another one
+    // failed) hears about it within seconds rather than most of its heartbeat timeout.
+    maxHeartbeatThrottleInterval: '2s',
   });
 }

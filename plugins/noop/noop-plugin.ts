@@ -1,7 +1,8 @@
 // Karbor::Noop: a resource that does nothing but take time and fail on request, so the
 // orchestration can be tested and benchmarked apart from real data.
 //   extra_info.depends_on: [ids]   its dependents (Noop resources with those ids)
-//   parameters: delay_ms, fail_on (a hook name), fail_times (fail that many attempts first)
+//   parameters: delay_ms, fail_on (a hook name), fail_times (fail that many attempts first),
+//               fail_operation (fail only in this operation; default: every operation)
 import { HookFailedError } from '../../common/errors';
 import type { Hook } from '../../graph/hook-schedule';
 import type { GraphResource } from '../../graph/resource-graph';
@@ -15,6 +16,7 @@ const parametersSchema = {
     delay_ms: { type: 'integer', minimum: 0, maximum: 3_600_000 },
     fail_on: { enum: ['prepare_begin', 'prepare_finish', 'main', 'complete'] },
     fail_times: { type: 'integer', minimum: 0 },
+    fail_operation: { enum: ['protect', 'restore', 'delete', 'verify'] },
   },
   additionalProperties: false,
 };
@@ -46,7 +48,10 @@ function hook(name: Hook) {
         await sleep(Math.min(step, delay - waited), ctx.signal);
       }
     }
-    if (p.fail_on === name) {
+    if (
+      p.fail_on === name &&
+      (p.fail_operation === undefined || p.fail_operation === ctx.operation)
+    ) {
       const times = typeof p.fail_times === 'number' ? p.fail_times : undefined;
       if (times === undefined) {
         throw new HookFailedError(
