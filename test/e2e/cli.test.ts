@@ -111,6 +111,141 @@ describe('the karbor CLI', () => {
     assert.match(badDate.stderr, /start_date must be a date/);
   });
 
+  it('lists and shows providers and protectable types', async () => {
+    const list = await karbor(['provider', 'list'], env);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, new RegExp(`${NOOP_PROVIDER}\\s+Noop Provider`));
+    const show = await karbor(['--json', 'provider', 'show', NOOP_PROVIDER], env);
+    const doc = JSON.parse(show.stdout) as {
+      extended_info_schema: { options_schema: Record<string, unknown> };
+    };
+    assert.ok(doc.extended_info_schema.options_schema['Karbor::Noop']);
+    const missing = await karbor(['provider', 'show', 'nope'], env);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /provider nope not found/);
+    const types = await karbor(['--json', 'protectable', 'list'], env);
+    assert.ok(
+      (JSON.parse(types.stdout) as { name: string }[]).some((t) => t.name === 'Karbor::Noop'),
+    );
+    const type = await karbor(['protectable', 'show', 'Karbor::Noop'], env);
+    assert.equal(type.code, 0, type.stderr);
+  });
+
+  it('stores a plan, protects it by id, restores and deletes the checkpoint', async () => {
+    const file = path.join(dir, 'stored.json');
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        name: 'stored',
+        provider_id: NOOP_PROVIDER,
+        project_id: cfg.projectId,
+        resources: [
+          { id: 'app', type: 'Karbor::Noop', name: 'app', extra_info: { depends_on: ['db'] } },
+          { id: 'db', type: 'Karbor::Noop', name: 'db' },
+        ],
+      }),
+    );
+    const created = await karbor(['plan', 'create', file], env);
+    assert.equal(created.code, 0, created.stderr);
+    const planId = created.stdout.trim();
+    assert.match(planId, /^[0-9a-f-]{36}$/);
+    const plans = await karbor(['--json', 'plan', 'list'], env);
+    assert.ok((JSON.parse(plans.stdout) as { id: string }[]).some((p) => p.id === planId));
+
+    const protect = await karbor(['--json', 'protect', planId, '--wait'], env);
+    assert.equal(protect.code, 0, protect.stderr);
+    const cp = JSON.parse(protect.stdout) as {
+      id: string;
+      status: string;
+      protection_plan: { id: string };
+    };
+    assert.equal(cp.status, 'available');
+    assert.equal(cp.protection_plan.id, planId);
+
+    const events = await karbor(['checkpoint', 'events', NOOP_PROVIDER, cp.id], env);
+    assert.equal(events.code, 0, events.stderr);
+    assert.match(events.stdout, /Karbor::Noop db\s+prepare_begin\s+start\s+1/);
+    assert.equal(events.stdout.trim().split('\n').length, 1 + 2 * 4 * 2);
+
+    const restore = await karbor(
+      [
+        '--json',
+        'restore',
+        NOOP_PROVIDER,
+        cp.id,
+        '--target',
+        'db=/tmp/elsewhere',
+        '--param',
+        'Karbor::Noop#db.delay_ms=10',
+        '--wait',
+      ],
+      env,
+    );
+    assert.equal(restore.code, 0, restore.stderr);
+    const record = JSON.parse(restore.stdout) as {
+      id: string;
+      status: string;
+      restore_target: Record<string, string>;
+      parameters: Record<string, unknown>;
+    };
+    assert.equal(record.status, 'success');
+    assert.deepEqual(record.restore_target, { db: '/tmp/elsewhere' });
+    assert.deepEqual(record.parameters, { 'Karbor::Noop#db': { delay_ms: 10 } });
+    const restores = await karbor(['restore', 'list'], env);
+    assert.match(restores.stdout, new RegExp(`${record.id}\\s+success\\s+${cp.id}`));
+    const shown = await karbor(['--json', 'restore', 'show', record.id], env);
+    assert.equal((JSON.parse(shown.stdout) as { id: string }).id, record.id);
+
+    const badParam = await karbor(
+      ['restore', NOOP_PROVIDER, cp.id, '--param', 'Karbor::Noop.delay_ms=-5'],
+      env,
+    );
+    assert.equal(badParam.code, 2);
+    assert.match(badParam.stderr, /delay_ms must be >= 0/);
+
+    const del = await karbor(['checkpoint', 'delete', NOOP_PROVIDER, cp.id, '--wait'], env);
+    assert.equal(del.code, 0, del.stderr);
+    assert.match(del.stdout, new RegExp(`${cp.id} deleted`));
+    const gone = await karbor(['checkpoint', 'show', NOOP_PROVIDER, cp.id], env);
+    assert.equal(gone.code, 2);
+
+    const deleted = await karbor(['plan', 'delete', planId], env);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    const again = await karbor(['plan', 'show', planId], env);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /plan .* not found/);
+  });
+
+  it('refuses a plan with a cycle or an unknown provider with one line and exit code 2', async () => {
+    const cyc = path.join(dir, 'cycle.json');
+    fs.writeFileSync(
+      cyc,
+      JSON.stringify({
+        id: 'plan-cycle',
+        name: 'cycle',
+        provider_id: NOOP_PROVIDER,
+        project_id: cfg.projectId,
+        resources: [
+          { id: 'a', type: 'Karbor::Noop', name: 'a', extra_info: { depends_on: ['b'] } },
+          { id: 'b', type: 'Karbor::Noop', name: 'b', extra_info: { depends_on: ['a'] } },
+        ],
+      }),
+    );
+    const r = await karbor(['protect', cyc], env);
+    assert.equal(r.code, 2);
+    assert.deepEqual(r.stderr.trim().split('\n'), [
+      'karbor: resource graph has a cycle: Karbor::Noop a -> Karbor::Noop b -> Karbor::Noop a',
+    ]);
+    const noProv = path.join(dir, 'noprov.json');
+    fs.writeFileSync(
+      noProv,
+      JSON.stringify({ ...JSON.parse(fs.readFileSync(planFile, 'utf8')), provider_id: 'ghost' }),
+    );
+    const r2 = await karbor(['protect', noProv], env);
+    assert.equal(r2.code, 2);
+    assert.match(r2.stderr, /^karbor: provider ghost not found\n$/);
+  });
+
   it('refuses a malformed plan with one line and exit code 2', async () => {
     const bad = path.join(dir, 'bad.json');
     fs.writeFileSync(bad, JSON.stringify({ id: 'x', name: 'x', provider_id: 'p' }));
