@@ -5,7 +5,7 @@ import type { CheckpointCollection } from '../bank/checkpoint-collection';
 import type { OperationLog } from '../bank/operation-log';
 import type { RestoreCollection } from '../bank/restore-collection';
 import type { CheckpointDocument } from '../common/documents';
-import { HookFailedError } from '../common/errors';
+import { HookFailedError, KarborError } from '../common/errors';
 import type { Hook } from '../graph/hook-schedule';
 import { unpackGraph } from '../graph/resource-graph';
 import type { PackedGraph } from '../graph/resource-graph';
@@ -22,8 +22,9 @@ export interface HookInput {
   operationId: string;
   checkpointId: string;
   node: number;
-  hook: Hook;
-  /** True for the resource's last hook: its status is recorded when it ends. */
+  /** One hook, or a few of the resource's hooks that run back to back. */
+  hooks: Hook[];
+  /** True when the resource's last hook is among them: its status is recorded at the end. */
   final: boolean;
   /** Protect writes under the checkpoint's lease. */
   lease?: LeaseToken;
@@ -69,32 +70,30 @@ const STATUS_FAILED: Record<Operation, string> = {
   verify: 'error',
 };
 
-/** The one stable dispatcher: runs any plugin's hook for any operation. */
+/** The one stable dispatcher: runs any plugin's hooks for any operation. */
 export function hookActivities(deps: HookActivityDeps) {
   const cache = new CheckpointCache(deps.checkpoints);
   return {
+    /**
+     * Runs one resource's hooks, in order, in one activity (usually one hook; a few when the
+     * schedule lets them follow each other directly). Each hook's start, end or error goes
+     * to the operation log; a failure names the hook.
+     */
     async runResourceHook(input: HookInput): Promise<void> {
       const actx = Context.current();
       const { doc, graph } = await cache.get(input.checkpointId);
       const resource = graph.nodes[input.node];
-      if (!resource)
+      if (!resource) {
         throw new HookFailedError(
           `checkpoint ${input.checkpointId} has no resource #${input.node}`,
           true,
         );
+      }
       const provider = deps.providers.get(doc.provider_id);
       const plugin = provider.plugins.get(resource.type);
-      const fn = plugin?.operations[input.operation]?.[HOOK_METHODS[input.hook]];
+      const operationHooks = plugin?.operations[input.operation];
       const logId = input.operationId;
       const attempt = actx.info.attempt;
-      const base = {
-        operation: input.operation,
-        resource_id: resource.id,
-        resource_type: resource.type,
-        hook: input.hook,
-        attempt,
-      };
-      await deps.oplog.append(logId, { ts: new Date().toISOString(), event: 'start', ...base });
 
       let parameters: Record<string, unknown>;
       let restoreTarget: string | undefined;
@@ -105,12 +104,12 @@ export function hookActivities(deps: HookActivityDeps) {
       } else {
         parameters = parametersFor(doc.protection_plan.parameters, resource);
       }
+      let current: Hook = input.hooks[0]!;
       let lastProgress: HookProgress | undefined;
       const heartbeat = (progress?: HookProgress) => {
         if (progress) lastProgress = progress;
-        actx.heartbeat({ resource: resource.id, hook: input.hook, ...(lastProgress ?? {}) });
+        actx.heartbeat({ resource: resource.id, hook: current, ...(lastProgress ?? {}) });
       };
-      const ticker = setInterval(() => heartbeat(), AUTO_HEARTBEAT_MS);
       const ctx: HookContext = {
         operation: input.operation,
         operationId: input.operationId,
@@ -131,30 +130,45 @@ export function hookActivities(deps: HookActivityDeps) {
         heartbeat,
         signal: actx.cancellationSignal,
       };
-      try {
-        if (fn) await fn(ctx);
-      } catch (err) {
-        const cancelled = actx.cancellationSignal.aborted || err instanceof CancelledFailure;
-        const message = cancelled
-          ? 'cancelled: the operation is stopping'
-          : err instanceof Error
-            ? err.message
-            : String(err);
-        await deps.oplog.append(logId, {
+      const log = (hook: Hook, event: 'start' | 'end' | 'error', error?: string) =>
+        deps.oplog.append(logId, {
           ts: new Date().toISOString(),
-          event: 'error',
-          error: message,
-          ...base,
+          operation: input.operation,
+          resource_id: resource.id,
+          resource_type: resource.type,
+          hook,
+          event,
+          attempt,
+          ...(error !== undefined ? { error } : {}),
         });
-        // A cancelled hook did not fail; the resource that did carries the reason.
-        if (!cancelled) {
-          await recordStatus(deps, input, resource.id, STATUS_FAILED[input.operation], message);
+
+      const ticker = setInterval(() => heartbeat(), AUTO_HEARTBEAT_MS);
+      try {
+        for (const hook of input.hooks) {
+          current = hook;
+          lastProgress = undefined;
+          await log(hook, 'start');
+          try {
+            await operationHooks?.[HOOK_METHODS[hook]]?.(ctx);
+          } catch (err) {
+            const cancelled = actx.cancellationSignal.aborted || err instanceof CancelledFailure;
+            const message = cancelled
+              ? 'cancelled: the operation is stopping'
+              : err instanceof Error
+                ? err.message
+                : String(err);
+            await log(hook, 'error', message);
+            // A cancelled hook did not fail: Temporal must see the cancellation as it is.
+            if (cancelled) throw err;
+            const reason = `${hook} failed: ${message}`;
+            await recordStatus(deps, input, resource.id, STATUS_FAILED[input.operation], reason);
+            throw new HookFailedError(reason, err instanceof KarborError ? err.permanent : false);
+          }
+          await log(hook, 'end');
         }
-        throw err;
       } finally {
         clearInterval(ticker);
       }
-      await deps.oplog.append(logId, { ts: new Date().toISOString(), event: 'end', ...base });
       if (input.final) await recordStatus(deps, input, resource.id, STATUS_DONE[input.operation]);
     },
   };

@@ -33,6 +33,8 @@ export class HookSchedule {
   /** Unmet prerequisites per (node, hook), at node * 4 + hook. */
   private readonly waiting: Int32Array;
   private readonly doneSet: Uint8Array;
+  /** Hooks handed out as followers of another: they are never queued on their own. */
+  private readonly claimed: Uint8Array;
   private doneCount = 0;
   private readonly total: number;
   private readyQueue: HookTask[] = [];
@@ -50,6 +52,7 @@ export class HookSchedule {
     });
     this.waiting = new Int32Array(this.total);
     this.doneSet = new Uint8Array(this.total);
+    this.claimed = new Uint8Array(this.total);
     for (let i = 0; i < n; i++) {
       const kids = graph.children[i]!.length;
       this.waiting[i * 4 + PB] = this.parents[i]!.length;
@@ -105,6 +108,40 @@ export class HookSchedule {
     return undefined;
   }
 
+  /**
+   * Own hooks that may run right after `task`, in the same activity, without holding back
+   * any other resource: only while the hook just run releases nothing in other resources
+   * (prepare_begin of a resource with no children, prepare_finish of one with no parents,
+   * main) and the next hook waits on nothing else. A leaf's prepare_begin and
+   * prepare_finish go together; so do main and complete once the children completed.
+   * Returns them whether implemented or not: the caller runs the implemented ones and
+   * completes all of them, in order, when the activity ends.
+   */
+  claimFollowers(task: HookTask): Hook[] {
+    const n = task.node;
+    const out: Hook[] = [];
+    for (let h = HOOKS.indexOf(task.hook); h < COMPLETE; h++) {
+      if (!this.releasesOnlyOwn(n, h) || !this.othersDone(n, h + 1)) break;
+      this.claimed[n * 4 + h + 1] = 1;
+      out.push(HOOKS[h + 1]!);
+    }
+    return out;
+  }
+
+  private releasesOnlyOwn(node: number, h: number): boolean {
+    if (h === PB) return this.graph.children[node]!.length === 0;
+    if (h === PF) return this.parents[node]!.length === 0;
+    return h === MAIN;
+  }
+
+  /** Whether hook `h` of a node waits on nothing but the node's own previous hook. */
+  private othersDone(node: number, h: number): boolean {
+    const kids = this.graph.children[node]!;
+    if (h === PF) return kids.every((c) => this.doneSet[c * 4 + PF] === 1);
+    if (h === COMPLETE) return kids.every((c) => this.doneSet[c * 4 + COMPLETE] === 1);
+    return true;
+  }
+
   /** Done hooks as a compact string, for continue-as-new. */
   snapshot(): string {
     return encodeDone(this.doneSet);
@@ -132,7 +169,7 @@ export class HookSchedule {
   }
 
   private becomeReady(t: number): void {
-    if (this.doneSet[t]) return;
+    if (this.doneSet[t] || this.claimed[t]) return;
     const task: HookTask = { node: Math.floor(t / 4), hook: HOOKS[t % 4]! };
     if (this.implemented(task.node, task.hook)) {
       this.readyQueue.push(task);

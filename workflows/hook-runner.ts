@@ -7,13 +7,14 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { LeaseToken } from '../bank/bank';
 import { HookSchedule } from '../graph/hook-schedule';
-import type { HookTask } from '../graph/hook-schedule';
+import type { Hook, HookTask } from '../graph/hook-schedule';
 import { implementedBy } from '../graph/operation-schedule';
 import type { OperationSchedule } from '../graph/operation-schedule';
 import type { Operation } from '../plugins/types';
@@ -53,18 +54,24 @@ export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
   progress.done = Object.keys(progress.resources).length;
 
   const queue: HookTask[] = plan.takeReady();
-  const finished: { task: HookTask; error?: unknown }[] = [];
+  const finished: { task: HookTask; followers: Hook[]; error?: unknown }[] = [];
   const running = new Map<string, HookTask>();
   let failure: string | undefined;
   let pausing = false;
   const scope = new CancellationScope();
 
+  const implemented = implementedBy(schedule);
+  // Runs from before hooks could share an activity keep their one-hook-per-activity shape.
+  const batching = patched('batch-own-hooks');
   const start = (task: HookTask) => {
     const key = `${task.node}.${task.hook}`;
     running.set(key, task);
     const id = ids[task.node]!;
     progress.resources[id] = 'running';
     progress.running = runningIds(running, ids);
+    const followers = batching ? plan.claimFollowers(task) : [];
+    const toRun = [task.hook, ...followers.filter((h) => implemented(task.node, h))];
+    const last = plan.lastHookOf(task.node);
     const lease = opts.lease?.();
     scope
       .run(() =>
@@ -73,14 +80,14 @@ export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
           operationId: opts.operationId,
           checkpointId: opts.checkpointId,
           node: task.node,
-          hook: task.hook,
-          final: plan.lastHookOf(task.node) === task.hook,
+          hooks: toRun,
+          final: last !== undefined && toRun.includes(last),
           ...(lease ? { lease } : {}),
         }),
       )
       .then(
-        () => finished.push({ task }),
-        (error: unknown) => finished.push({ task, error }),
+        () => finished.push({ task, followers }),
+        (error: unknown) => finished.push({ task, followers, error }),
       );
   };
 
@@ -93,12 +100,12 @@ export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
     }
     if (running.size === 0) break;
     await condition(() => finished.length > 0);
-    for (const { task, error } of finished.splice(0)) {
+    for (const { task, followers, error } of finished.splice(0)) {
       running.delete(`${task.node}.${task.hook}`);
       const id = ids[task.node]!;
       if (error) {
         if (!failure && !isCancellation(error)) {
-          failure = `${schedule.types[schedule.nodeTypes[task.node]!]} ${id}: ${task.hook} failed: ${describe(error)}`;
+          failure = `${schedule.types[schedule.nodeTypes[task.node]!]} ${id}: ${describe(error)}`;
           progress.failed += 1;
           progress.resources[id] = 'failed';
           // Stop everything else: no new hooks; running ones are cancelled.
@@ -107,6 +114,7 @@ export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
         continue;
       }
       plan.complete(task);
+      for (const hook of followers) plan.complete({ node: task.node, hook });
       if (plan.nodeDone(task.node)) {
         progress.resources[id] = 'done';
         progress.done += 1;

@@ -54,14 +54,11 @@ function hook(name: Hook) {
     ) {
       const times = typeof p.fail_times === 'number' ? p.fail_times : undefined;
       if (times === undefined) {
-        throw new HookFailedError(
-          `${NOOP_TYPE} ${ctx.resource.id}: ${name} failed (fail_on)`,
-          true,
-        );
+        throw new HookFailedError('injected failure (fail_on)', true);
       }
       if (ctx.attempt <= times) {
         throw new HookFailedError(
-          `${NOOP_TYPE} ${ctx.resource.id}: ${name} failed on attempt ${ctx.attempt} of ${times} planned failures`,
+          `injected failure on attempt ${ctx.attempt} of ${times} (fail_on, fail_times)`,
           false,
         );
       }

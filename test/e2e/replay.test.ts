@@ -1,6 +1,7 @@
 // Workflow code must stay replayable: recorded histories (committed under
 // test/fixtures/histories) and fresh ones of every workflow replay against today's code
-// without non-determinism errors. KARBOR_RECORD_HISTORIES=1 rewrites the fixtures.
+// without non-determinism errors. KARBOR_RECORD_HISTORIES=<generation> (v2, v3, ...) adds
+// this build's histories to the fixtures.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -103,10 +104,14 @@ describe('workflow replay', () => {
     const { replayed, failures } = await replay(histories);
     assert.equal(replayed, named.length);
     assert.deepEqual(failures, []);
-    if (process.env.KARBOR_RECORD_HISTORIES === '1') {
+    const generation = process.env.KARBOR_RECORD_HISTORIES;
+    if (generation) {
       fs.mkdirSync(FIXTURES, { recursive: true });
       for (const h of histories) {
-        fs.writeFileSync(path.join(FIXTURES, `${h.name}.json`), `${JSON.stringify(h.history)}\n`);
+        fs.writeFileSync(
+          path.join(FIXTURES, `${generation}-${h.name}.json`),
+          `${JSON.stringify(h.history)}\n`,
+        );
       }
     }
   });

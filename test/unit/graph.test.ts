@@ -118,6 +118,60 @@ describe('hook schedule', () => {
     });
   }
 
+  it('keeps the order when a resource runs follow-on hooks in the same activity', () => {
+    for (const [name, children] of Object.entries(shapes)) {
+      for (let seed = 1; seed <= 10; seed++) {
+        const s = new HookSchedule({ children }, () => true);
+        const order: string[] = [];
+        let pool: { task: HookTask; followers: Hook[] }[] = [];
+        const take = () =>
+          s.takeReady().map((task) => ({ task, followers: s.claimFollowers(task) }));
+        pool = take();
+        let x = seed;
+        while (pool.length > 0) {
+          x = (x * 1103515245 + 12345) % 2 ** 31;
+          const [batch] = pool.splice(x % pool.length, 1);
+          const { task, followers } = batch!;
+          order.push(`${task.node}.${task.hook}`, ...followers.map((h) => `${task.node}.${h}`));
+          s.complete(task);
+          for (const h of followers) s.complete({ node: task.node, hook: h });
+          pool = pool.concat(take());
+        }
+        assert.ok(s.finished, name);
+        assertKarborOrder(children, order);
+      }
+    }
+  });
+
+  it('batches a leaf’s prepare hooks, and main with complete once children completed', () => {
+    const s = new HookSchedule({ children: [[1], []] }, () => true);
+    const [rootPb] = s.takeReady();
+    assert.deepEqual(
+      s.claimFollowers(rootPb!),
+      [],
+      'the root has a child waiting on its prepare_begin',
+    );
+    s.complete(rootPb!);
+    const [leafPb] = s.takeReady();
+    assert.deepEqual(leafPb, { node: 1, hook: 'prepare_begin' });
+    assert.deepEqual(
+      s.claimFollowers(leafPb),
+      ['prepare_finish'],
+      'nobody waits on a leaf’s prepare_begin',
+    );
+    s.complete(leafPb);
+    s.complete({ node: 1, hook: 'prepare_finish' });
+    const ready = s.takeReady();
+    assert.deepEqual(ready.map((t) => `${t.node}.${t.hook}`).sort(), [
+      '0.prepare_finish',
+      '1.main',
+    ]);
+    const leafMain = ready.find((t) => t.node === 1)!;
+    assert.deepEqual(s.claimFollowers(leafMain), ['complete']);
+    const rootPf = ready.find((t) => t.node === 0)!;
+    assert.deepEqual(s.claimFollowers(rootPf), ['main'], 'the root has no parent to release');
+  });
+
   it('hands out only implemented hooks and still finishes', () => {
     const order = simulate([[1], []], 7, (_n, h) => h === 'main');
     assert.deepEqual(order.sort(), ['0.main', '1.main']);
