@@ -1,6 +1,5 @@
 import type { CheckpointCollection } from '../bank/checkpoint-collection';
 import type { Caller } from '../bank/checkpoint-collection';
-import { InvalidStatusTransitionError } from '../common/errors';
 import type { OperationSchedule } from '../graph/operation-schedule';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import { scheduleFor } from './checkpoint';
@@ -21,16 +20,8 @@ export function deleteActivities(deps: DeleteActivityDeps) {
   return {
     /** Only `available` and `error` checkpoints may be deleted; they become `deleting`. */
     async beginDelete(input: BeginDeleteInput): Promise<OperationSchedule> {
-      const doc = await checkpoints.get(input.checkpointId, input.caller);
-      if (doc.provider_id !== input.providerId) {
-        throw new InvalidStatusTransitionError(
-          input.checkpointId,
-          `of provider ${doc.provider_id}`,
-          [`of provider ${input.providerId}`],
-          'deleted',
-        );
-      }
-      // `deleting` and `error-deleting` are allowed too, so a retried delete can finish.
+      await checkpoints.getOf(input.providerId, input.checkpointId, input.caller);
+      // From `error-deleting` too, so a failed delete can be run again (`deleting` is a no-op).
       await checkpoints.transition(
         input.checkpointId,
         ['available', 'error', 'error-deleting'],

@@ -33,15 +33,7 @@ export function restoreActivities(deps: RestoreActivityDeps) {
      * parameters fit the provider's restore schema, then records the restore `in_progress`.
      */
     async beginRestore(input: BeginRestoreInput): Promise<OperationSchedule> {
-      const doc = await checkpoints.get(input.checkpointId, input.caller);
-      if (doc.provider_id !== input.providerId) {
-        throw new InvalidStatusTransitionError(
-          input.checkpointId,
-          `of provider ${doc.provider_id}`,
-          [`of provider ${input.providerId}`],
-          'restored',
-        );
-      }
+      const doc = await checkpoints.getOf(input.providerId, input.checkpointId, input.caller);
       if (doc.status !== 'available') {
         throw new InvalidStatusTransitionError(
           input.checkpointId,

@@ -145,6 +145,13 @@ export class CheckpointCollection {
     return doc;
   }
 
+  /** A checkpoint addressed through its provider, as Karbor's RPCs do: another's is "not found". */
+  async getOf(providerId: string, id: string, caller?: Caller): Promise<CheckpointDocument> {
+    const doc = await this.get(id, caller);
+    if (doc.provider_id !== providerId) throw new CheckpointNotFoundError(id);
+    return doc;
+  }
+
   /** The status alone; `deleted` lingers after a purge for TOMBSTONE_TTL_SECONDS. */
   async status(id: string): Promise<CheckpointStatus | undefined> {
     const s = await this.redis.hget(this.keys.checkpointState(id), 'status');

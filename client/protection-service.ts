@@ -19,11 +19,7 @@ import { RestoreCollection } from '../bank/restore-collection';
 import type { RestoreRecord } from '../bank/restore-collection';
 import type { KarborConfig } from '../common/config';
 import type { CheckpointDocument, Plan } from '../common/documents';
-import {
-  CheckpointNotFoundError,
-  OperationRefusedError,
-  ServiceUnreachableError,
-} from '../common/errors';
+import { OperationRefusedError, ServiceUnreachableError } from '../common/errors';
 import { connectRedis } from '../common/redis';
 import { pageProviders } from '../providers/provider-registry';
 import type { ProviderDocument } from '../providers/provider-registry';
@@ -267,10 +263,7 @@ export class ProtectionService {
   }
 
   async showCheckpoint(providerId: string, checkpointId: string): Promise<CheckpointDocument> {
-    const doc = await this.checkpoints.get(checkpointId, this.caller);
-    // A checkpoint is addressed through its provider, as in Karbor.
-    if (doc.provider_id !== providerId) throw new CheckpointNotFoundError(checkpointId);
-    return doc;
+    return this.checkpoints.getOf(providerId, checkpointId, this.caller);
   }
 
   /** The operation log of a checkpoint (its protect, delete and verify runs). */

@@ -1,5 +1,5 @@
 // The main job's last step: protect the sample plan through the client, read the checkpoint
-// back from the bank, and print where to watch the run in the Web UI.
+// back from the bank, restore it, and print where to watch the runs in the Web UI.
 import * as path from 'node:path';
 import { readPlanFile } from '../client/plan-file';
 import { ProtectionService } from '../client/protection-service';
@@ -32,8 +32,25 @@ async function main(): Promise<void> {
     );
     const res = await fetch(url);
     say(`Web UI (HTTP ${res.status}): ${url}`);
+
+    const restore = await svc.restore({ providerId: plan.provider_id, checkpointId: doc.id });
+    const restored = await svc.waitForRestore(restore.restore_id);
+    const record = await svc.showRestore(restore.restore_id);
+    say(
+      `restore ${record.id}: ${record.status} (${Object.entries(record.resources_status)
+        .map(([id, s]) => `${id} ${s}`)
+        .join(', ')})`,
+    );
+    say(
+      `Web UI: ${webUiWorkflowUrl({ ip: ui.hostname, uiPort: Number(ui.port) }, ep.namespace, restore.workflow_id)}`,
+    );
     process.stdout.write(`${doc.id}\n`);
-    if (result.status !== 'available' || doc.status !== 'available' || res.status !== 200) {
+    if (
+      result.status !== 'available' ||
+      doc.status !== 'available' ||
+      res.status !== 200 ||
+      restored.status !== 'success'
+    ) {
       process.exitCode = 1;
     }
   } finally {

@@ -1,15 +1,10 @@
 import { continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { OperationSchedule } from '../graph/operation-schedule';
-import {
-  BANK_ACTIVITY,
-  CONTINUE_AS_NEW_AFTER_EVENTS,
-  DEFAULT_HOOK_CONCURRENCY,
-} from '../temporal-config/activity-options';
+import { BANK_ACTIVITY } from '../temporal-config/activity-options';
 import { newProgress } from './definitions';
 import type { DeleteInput, DeleteResult } from './definitions';
 import { runHooks } from './hook-runner';
-import { operationHandlers } from './operation-start';
+import { operationHandlers, runSettings } from './operation-start';
 
 const bank = proxyActivities<Activities>(BANK_ACTIVITY);
 
@@ -23,33 +18,18 @@ export async function deleteCheckpoint(input: DeleteInput): Promise<DeleteResult
   const progress = input.resume?.progress ?? newProgress();
   const handlers = operationHandlers(progress, checkpointId);
 
-  let schedule: OperationSchedule;
-  if (input.resume) {
-    schedule = await bank.loadSchedule(checkpointId, 'delete');
-  } else {
-    try {
-      schedule = await bank.beginDelete({
-        checkpointId,
-        providerId: input.providerId,
-        caller: input.caller,
-      });
-    } catch (err) {
-      await handlers.failedToStart(err);
-      throw err;
-    }
-  }
-  handlers.started();
-  progress.phase = 'running';
-
+  const schedule = await handlers.begin(() =>
+    input.resume
+      ? bank.loadSchedule(checkpointId, 'delete')
+      : bank.beginDelete({ checkpointId, providerId: input.providerId, caller: input.caller }),
+  );
   const run = await runHooks({
     operation: 'delete',
     operationId: checkpointId,
     checkpointId,
     schedule,
-    concurrency: input.concurrency ?? DEFAULT_HOOK_CONCURRENCY,
-    continueAfterEvents: input.continueAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS,
-    ...(input.resume ? { snapshot: input.resume.snapshot } : {}),
     progress,
+    ...runSettings(input),
   });
   if (run.outcome === 'paused') {
     return continueAsNew<typeof deleteCheckpoint>({

@@ -1,7 +1,11 @@
 import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
 import { describe, failureType } from './hook-runner';
 import { operationStartedUpdate, progressQuery } from './definitions';
-import type { Progress } from './definitions';
+import type { Progress, RunOptions } from './definitions';
+import {
+  CONTINUE_AS_NEW_AFTER_EVENTS,
+  DEFAULT_HOOK_CONCURRENCY,
+} from '../temporal-config/activity-options';
 
 /**
  * The handlers every operation workflow installs: the `progress` query, and the update the
@@ -17,19 +21,36 @@ export function operationHandlers(progress: Progress, id: string) {
     return { id };
   });
   return {
-    started() {
-      started = true;
+    /**
+     * Runs the step that creates the operation's record (or, on a continued run, reloads
+     * its schedule) and tells the waiting client how it went; a failure ends the run.
+     */
+    async begin<T>(step: () => Promise<T>): Promise<T> {
+      try {
+        const result = await step();
+        started = true;
+        progress.phase = 'running';
+        return result;
+      } catch (err) {
+        progress.phase = 'failed';
+        startError = ApplicationFailure.create({
+          type: failureType(err) ?? 'OPERATION_NOT_STARTED',
+          message: describe(err),
+          nonRetryable: true,
+        });
+        // Give the update handler its turn before the run ends.
+        await condition(() => true);
+        throw err;
+      }
     },
-    /** Records why the operation could not start, for the waiting client; then rethrow. */
-    async failedToStart(err: unknown): Promise<void> {
-      progress.phase = 'failed';
-      startError = ApplicationFailure.create({
-        type: failureType(err) ?? 'OPERATION_NOT_STARTED',
-        message: describe(err),
-        nonRetryable: true,
-      });
-      // Give the update handler its turn before the run ends.
-      await condition(() => true);
-    },
+  };
+}
+
+/** The hook runner's settings from an operation's input, defaults filled in. */
+export function runSettings(input: RunOptions & { resume?: { snapshot: string } }) {
+  return {
+    concurrency: input.concurrency ?? DEFAULT_HOOK_CONCURRENCY,
+    continueAfterEvents: input.continueAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS,
+    ...(input.resume ? { snapshot: input.resume.snapshot } : {}),
   };
 }

@@ -8,17 +8,11 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { LeaseToken } from '../bank/bank';
-import type { OperationSchedule } from '../graph/operation-schedule';
-import {
-  BANK_ACTIVITY,
-  CONTINUE_AS_NEW_AFTER_EVENTS,
-  DEFAULT_HOOK_CONCURRENCY,
-  LEASE_RENEW_INTERVAL,
-} from '../temporal-config/activity-options';
+import { BANK_ACTIVITY, LEASE_RENEW_INTERVAL } from '../temporal-config/activity-options';
 import { newProgress } from './definitions';
 import type { ProtectInput, ProtectResult } from './definitions';
 import { describe, runHooks } from './hook-runner';
-import { operationHandlers } from './operation-start';
+import { operationHandlers, runSettings } from './operation-start';
 
 const bank = proxyActivities<Activities>(BANK_ACTIVITY);
 
@@ -32,26 +26,20 @@ export async function protect(input: ProtectInput): Promise<ProtectResult> {
   const progress = input.resume?.progress ?? newProgress();
   const handlers = operationHandlers(progress, checkpointId);
 
-  let lease: LeaseToken;
-  let schedule: OperationSchedule;
-  if (input.resume) {
-    lease = input.resume.lease;
-    schedule = await bank.loadSchedule(checkpointId, 'protect');
-  } else {
-    try {
-      ({ lease, schedule } = await bank.createCheckpoint({
-        checkpointId,
-        leaseOwner: workflowInfo().workflowId,
-        ...(input.storedPlanId ? { storedPlanId: input.storedPlanId } : {}),
-        createdAtMs: Date.now(),
-      }));
-    } catch (err) {
-      await handlers.failedToStart(err);
-      throw err;
-    }
-  }
-  handlers.started();
-  progress.phase = 'running';
+  const created = await handlers.begin(async () =>
+    input.resume
+      ? {
+          lease: input.resume.lease,
+          schedule: await bank.loadSchedule(checkpointId, 'protect'),
+        }
+      : bank.createCheckpoint({
+          checkpointId,
+          leaseOwner: workflowInfo().workflowId,
+          ...(input.storedPlanId ? { storedPlanId: input.storedPlanId } : {}),
+          createdAtMs: Date.now(),
+        }),
+  );
+  let lease: LeaseToken = created.lease;
 
   // The lease must outlive the hooks: renew it in the background while they run.
   let leaseLost: string | undefined;
@@ -71,12 +59,10 @@ export async function protect(input: ProtectInput): Promise<ProtectResult> {
     operation: 'protect',
     operationId: checkpointId,
     checkpointId,
-    schedule,
-    concurrency: input.concurrency ?? DEFAULT_HOOK_CONCURRENCY,
-    continueAfterEvents: input.continueAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS,
-    ...(input.resume ? { snapshot: input.resume.snapshot } : {}),
+    schedule: created.schedule,
     lease: () => lease,
     progress,
+    ...runSettings(input),
   });
   renewal.cancel();
   await renewing;

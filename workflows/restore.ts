@@ -1,15 +1,10 @@
 import { continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { OperationSchedule } from '../graph/operation-schedule';
-import {
-  BANK_ACTIVITY,
-  CONTINUE_AS_NEW_AFTER_EVENTS,
-  DEFAULT_HOOK_CONCURRENCY,
-} from '../temporal-config/activity-options';
+import { BANK_ACTIVITY } from '../temporal-config/activity-options';
 import { newProgress } from './definitions';
 import type { RestoreInput, RestoreResult } from './definitions';
 import { runHooks } from './hook-runner';
-import { operationHandlers } from './operation-start';
+import { operationHandlers, runSettings } from './operation-start';
 
 const bank = proxyActivities<Activities>(BANK_ACTIVITY);
 
@@ -23,37 +18,26 @@ export async function restore(input: RestoreInput): Promise<RestoreResult> {
   const progress = input.resume?.progress ?? newProgress();
   const handlers = operationHandlers(progress, restoreId);
 
-  let schedule: OperationSchedule;
-  if (input.resume) {
-    schedule = await bank.loadSchedule(checkpointId, 'restore');
-  } else {
-    try {
-      schedule = await bank.beginRestore({
-        restoreId,
-        checkpointId,
-        providerId: input.providerId,
-        caller: input.caller,
-        restoreTarget: input.restoreTarget,
-        parameters: input.parameters,
-        createdAtMs: Date.now(),
-      });
-    } catch (err) {
-      await handlers.failedToStart(err);
-      throw err;
-    }
-  }
-  handlers.started();
-  progress.phase = 'running';
-
+  const schedule = await handlers.begin(() =>
+    input.resume
+      ? bank.loadSchedule(checkpointId, 'restore')
+      : bank.beginRestore({
+          restoreId,
+          checkpointId,
+          providerId: input.providerId,
+          caller: input.caller,
+          restoreTarget: input.restoreTarget,
+          parameters: input.parameters,
+          createdAtMs: Date.now(),
+        }),
+  );
   const run = await runHooks({
     operation: 'restore',
     operationId: restoreId,
     checkpointId,
     schedule,
-    concurrency: input.concurrency ?? DEFAULT_HOOK_CONCURRENCY,
-    continueAfterEvents: input.continueAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS,
-    ...(input.resume ? { snapshot: input.resume.snapshot } : {}),
     progress,
+    ...runSettings(input),
   });
   if (run.outcome === 'paused') {
     return continueAsNew<typeof restore>({

@@ -68,7 +68,7 @@ describe('the dev setup behind the main-job command', () => {
     );
   });
 
-  it('protects the sample plan and prints an available checkpoint and a Web UI link', async () => {
+  it('protects and restores the sample plan, printing the checkpoint and Web UI links', async () => {
     const demo = await node('demo.js', [], env);
     assert.equal(demo.code, 0, demo.stderr);
     const id = demo.stdout.trim();
@@ -77,6 +77,10 @@ describe('the dev setup behind the main-job command', () => {
     assert.match(
       demo.stderr,
       /Web UI \(HTTP 200\): http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/protect-/,
+    );
+    assert.match(
+      demo.stderr,
+      /restore [0-9a-f-]{36}: success \((app-1|db-1) success, (app-1|db-1) success\)/,
     );
   });
 

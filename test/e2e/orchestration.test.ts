@@ -1,25 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { ProtectionService } from '../../client/protection-service';
+import { before, describe, it } from 'node:test';
 import { RedisBank } from '../../bank/redis-bank';
-import { isolatedConfig, startWorker } from '../support/env';
-import type { RunningWorker } from '../support/env';
+import { useService } from '../support/env';
 import { maxOverlap, NOOP_PROVIDER_ID, noopPlan, orderViolation, shapes } from '../support/noop';
 
 describe('protect, restore and delete over the resource graph (real dev server and Redis)', () => {
-  const cfg = isolatedConfig('orch');
-  let worker: RunningWorker;
-  let svc: ProtectionService;
+  const fx = useService('orch');
+  const { cfg } = fx;
   let bank: RedisBank;
 
-  before(async () => {
-    worker = await startWorker(cfg);
-    svc = await ProtectionService.connect(cfg);
-    bank = new RedisBank(worker.redis, cfg.bankPrefix);
-  });
-  after(async () => {
-    await svc?.close();
-    await worker?.stop();
+  before(() => {
+    bank = new RedisBank(fx.worker.redis, cfg.bankPrefix);
   });
 
   async function protectAndWait(
@@ -31,13 +22,13 @@ describe('protect, restore and delete over the resource graph (real dev server a
       projectId: cfg.projectId,
       ...(parameters ? { parameters } : {}),
     });
-    const { checkpoint_id } = await svc.executeOperation(
+    const { checkpoint_id } = await fx.svc.executeOperation(
       plan,
       'protect',
       concurrency ? { concurrency } : {},
     );
-    const result = await svc.waitForProtect(checkpoint_id);
-    const events = await svc.checkpointEvents(NOOP_PROVIDER_ID, checkpoint_id);
+    const result = await fx.svc.waitForProtect(checkpoint_id);
+    const events = await fx.svc.checkpointEvents(NOOP_PROVIDER_ID, checkpoint_id);
     return { checkpoint_id, result, events, plan };
   }
 
@@ -54,7 +45,7 @@ describe('protect, restore and delete over the resource graph (real dev server a
       const ids = Object.keys(deps);
       assert.equal(events.filter((e) => e.event === 'end').length, ids.length * 4);
       assert.equal(events.filter((e) => e.event === 'start').length, ids.length * 4);
-      const doc = await svc.showCheckpoint(NOOP_PROVIDER_ID, checkpoint_id);
+      const doc = await fx.svc.showCheckpoint(NOOP_PROVIDER_ID, checkpoint_id);
       assert.equal(doc.status, 'available');
       assert.deepEqual(Object.keys(doc.resources_status).sort(), [...ids].sort());
       assert.ok(Object.values(doc.resources_status).every((s) => s === 'available'));
@@ -81,7 +72,7 @@ describe('protect, restore and delete over the resource graph (real dev server a
     );
     assert.equal(result.status, 'error');
     assert.match(result.reason ?? '', /Karbor::Noop c2: prepare_finish failed/);
-    const doc = await svc.showCheckpoint(NOOP_PROVIDER_ID, checkpoint_id);
+    const doc = await fx.svc.showCheckpoint(NOOP_PROVIDER_ID, checkpoint_id);
     assert.equal(doc.status, 'error');
     assert.match(doc.reason ?? '', /c2/);
     assert.equal(doc.resources_status.c2, 'error');
@@ -127,7 +118,7 @@ describe('protect, restore and delete over the resource graph (real dev server a
 
   async function refusedBeforeCheckpoint(plan: ReturnType<typeof noopPlan>, message: RegExp) {
     const before = await bank.listObjects('/checkpoints/');
-    await assert.rejects(svc.executeOperation(plan, 'protect'), (err: unknown) => {
+    await assert.rejects(fx.svc.executeOperation(plan, 'protect'), (err: unknown) => {
       assert.match(
         (err as Error).message + String((err as { cause?: Error }).cause?.message),
         message,
@@ -168,32 +159,32 @@ describe('protect, restore and delete over the resource graph (real dev server a
   it('restores an available checkpoint in graph order with per-resource status', async () => {
     const deps = shapes.diamond();
     const { checkpoint_id } = await protectAndWait(deps);
-    const { restore_id } = await svc.restore({
+    const { restore_id } = await fx.svc.restore({
       providerId: NOOP_PROVIDER_ID,
       checkpointId: checkpoint_id,
       restoreTarget: { bottom: '/elsewhere' },
     });
-    const result = await svc.waitForRestore(restore_id);
+    const result = await fx.svc.waitForRestore(restore_id);
     assert.equal(result.status, 'success');
-    const record = await svc.showRestore(restore_id);
+    const record = await fx.svc.showRestore(restore_id);
     assert.equal(record.status, 'success');
     assert.equal(record.checkpoint_id, checkpoint_id);
     assert.deepEqual(record.restore_target, { bottom: '/elsewhere' });
     assert.deepEqual(Object.keys(record.resources_status).sort(), Object.keys(deps).sort());
     assert.ok(Object.values(record.resources_status).every((s) => s === 'success'));
-    assert.equal(orderViolation(deps, await svc.restoreEvents(restore_id)), undefined);
-    assert.ok((await svc.listRestores()).some((r) => r.id === restore_id));
+    assert.equal(orderViolation(deps, await fx.svc.restoreEvents(restore_id)), undefined);
+    assert.ok((await fx.svc.listRestores()).some((r) => r.id === restore_id));
   });
 
   it('records a failed restore as failure with the resource and reason', async () => {
     const { checkpoint_id } = await protectAndWait(shapes.chain(2));
-    const { restore_id } = await svc.restore({
+    const { restore_id } = await fx.svc.restore({
       providerId: NOOP_PROVIDER_ID,
       checkpointId: checkpoint_id,
       parameters: { 'Karbor::Noop#c1': { fail_on: 'main' } },
     });
-    assert.equal((await svc.waitForRestore(restore_id)).status, 'failure');
-    const record = await svc.showRestore(restore_id);
+    assert.equal((await fx.svc.waitForRestore(restore_id)).status, 'failure');
+    const record = await fx.svc.showRestore(restore_id);
     assert.equal(record.resources_status.c1, 'failure');
     assert.match(record.resources_reason.c1 ?? '', /main failed/);
   });
@@ -203,11 +194,11 @@ describe('protect, restore and delete over the resource graph (real dev server a
       'Karbor::Noop#c0': { fail_on: 'main' },
     });
     await assert.rejects(
-      svc.restore({ providerId: NOOP_PROVIDER_ID, checkpointId: checkpoint_id }),
+      fx.svc.restore({ providerId: NOOP_PROVIDER_ID, checkpointId: checkpoint_id }),
       /is error; it must be available to become restored/,
     );
     await assert.rejects(
-      svc.restore({ providerId: NOOP_PROVIDER_ID, checkpointId: 'no-such-checkpoint' }),
+      fx.svc.restore({ providerId: NOOP_PROVIDER_ID, checkpointId: 'no-such-checkpoint' }),
       /checkpoint no-such-checkpoint not found/,
     );
   });
@@ -218,19 +209,19 @@ describe('protect, restore and delete over the resource graph (real dev server a
       projectId: cfg.projectId,
       parameters: { 'Karbor::Noop#c1': { delay_ms: 1500 } },
     });
-    const { checkpoint_id, workflow_id } = await svc.executeOperation(plan, 'protect');
+    const { checkpoint_id, workflow_id } = await fx.svc.executeOperation(plan, 'protect');
     await assert.rejects(
-      svc.deleteCheckpoint(NOOP_PROVIDER_ID, checkpoint_id),
+      fx.svc.deleteCheckpoint(NOOP_PROVIDER_ID, checkpoint_id),
       /is protecting; it must be available or error or error-deleting to become deleting/,
     );
-    const progress = await svc.progress(workflow_id);
+    const progress = await fx.svc.progress(workflow_id);
     assert.equal(progress.total, 2);
     assert.equal(progress.phase, 'running');
-    assert.equal((await svc.waitForProtect(checkpoint_id)).status, 'available');
+    assert.equal((await fx.svc.waitForProtect(checkpoint_id)).status, 'available');
 
-    await svc.deleteCheckpoint(NOOP_PROVIDER_ID, checkpoint_id);
-    assert.equal((await svc.waitForDelete(checkpoint_id)).status, 'deleted');
-    await assert.rejects(svc.showCheckpoint(NOOP_PROVIDER_ID, checkpoint_id), /not found/);
+    await fx.svc.deleteCheckpoint(NOOP_PROVIDER_ID, checkpoint_id);
+    assert.equal((await fx.svc.waitForDelete(checkpoint_id)).status, 'deleted');
+    await assert.rejects(fx.svc.showCheckpoint(NOOP_PROVIDER_ID, checkpoint_id), /not found/);
     assert.deepEqual(await bank.listObjects(`/checkpoints/${checkpoint_id}/`), []);
     const indexes = await bank.listObjects('/indices/');
     assert.ok(!indexes.some((k) => k.endsWith(`@${checkpoint_id}`)), 'indexes removed');
@@ -240,31 +231,31 @@ describe('protect, restore and delete over the resource graph (real dev server a
     const { checkpoint_id } = await protectAndWait(shapes.chain(2), {
       'Karbor::Noop#c1': { fail_on: 'main', fail_operation: 'delete' },
     });
-    await svc.deleteCheckpoint(NOOP_PROVIDER_ID, checkpoint_id);
-    const first = await svc.waitForDelete(checkpoint_id);
+    await fx.svc.deleteCheckpoint(NOOP_PROVIDER_ID, checkpoint_id);
+    const first = await fx.svc.waitForDelete(checkpoint_id);
     assert.equal(first.status, 'error-deleting');
     assert.match(first.reason ?? '', /c1: main failed/);
-    const doc = await svc.showCheckpoint(NOOP_PROVIDER_ID, checkpoint_id);
+    const doc = await fx.svc.showCheckpoint(NOOP_PROVIDER_ID, checkpoint_id);
     assert.equal(doc.status, 'error-deleting');
-    await svc.deleteCheckpoint(NOOP_PROVIDER_ID, checkpoint_id);
-    assert.equal((await svc.waitForDelete(checkpoint_id)).status, 'error-deleting');
+    await fx.svc.deleteCheckpoint(NOOP_PROVIDER_ID, checkpoint_id);
+    assert.equal((await fx.svc.waitForDelete(checkpoint_id)).status, 'error-deleting');
   });
 
   it('continues as new on a long history and still finishes available', async () => {
     const deps = shapes.fanOut(30);
     const plan = noopPlan(deps, { projectId: cfg.projectId });
-    const { checkpoint_id, workflow_id } = await svc.executeOperation(plan, 'protect', {
+    const { checkpoint_id, workflow_id } = await fx.svc.executeOperation(plan, 'protect', {
       continueAfterEvents: 60,
       concurrency: 4,
     });
-    const result = await svc.waitForProtect(checkpoint_id);
+    const result = await fx.svc.waitForProtect(checkpoint_id);
     assert.equal(result.status, 'available');
     const runs: string[] = [];
-    for await (const w of svc.temporal.workflow.list({ query: `WorkflowId="${workflow_id}"` })) {
+    for await (const w of fx.svc.temporal.workflow.list({ query: `WorkflowId="${workflow_id}"` })) {
       runs.push(w.runId);
     }
     assert.ok(runs.length >= 2, `expected continue-as-new, saw ${runs.length} run(s)`);
-    const events = await svc.checkpointEvents(NOOP_PROVIDER_ID, checkpoint_id);
+    const events = await fx.svc.checkpointEvents(NOOP_PROVIDER_ID, checkpoint_id);
     assert.equal(orderViolation(deps, events), undefined);
     assert.equal(events.filter((e) => e.event === 'start').length, 31 * 4, 'no hook ran twice');
   });

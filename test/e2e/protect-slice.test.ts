@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { ProtectionService } from '../../client/protection-service';
 import type { Plan } from '../../common/documents';
-import { eventually, isolatedConfig, NOOP_PROVIDER, startWorker, testEnv } from '../support/env';
-import type { RunningWorker } from '../support/env';
+import { eventually, NOOP_PROVIDER, testEnv, useService } from '../support/env';
 
 const run = promisify(execFile);
 
@@ -20,27 +18,17 @@ function samplePlan(projectId: string): Plan {
 }
 
 describe('protect slice on the real dev server and Redis', () => {
-  const cfg = isolatedConfig('slice');
-  let worker: RunningWorker;
-  let svc: ProtectionService;
-
-  before(async () => {
-    worker = await startWorker(cfg);
-    svc = await ProtectionService.connect(cfg);
-  });
-  after(async () => {
-    await svc?.close();
-    await worker?.stop();
-  });
+  const fx = useService('slice');
+  const { cfg } = fx;
 
   it('returns once the checkpoint exists, then completes it as available', async () => {
-    const started = await svc.executeOperation(samplePlan(cfg.projectId), 'protect');
+    const started = await fx.svc.executeOperation(samplePlan(cfg.projectId), 'protect');
     assert.equal(started.workflow_id, `protect-${started.checkpoint_id}`);
-    const early = await svc.showCheckpoint(NOOP_PROVIDER, started.checkpoint_id);
+    const early = await fx.svc.showCheckpoint(NOOP_PROVIDER, started.checkpoint_id);
     assert.ok(['protecting', 'available'].includes(early.status));
-    const result = await svc.waitForProtect(started.checkpoint_id);
+    const result = await fx.svc.waitForProtect(started.checkpoint_id);
     assert.equal(result.status, 'available');
-    const doc = await svc.showCheckpoint(NOOP_PROVIDER, started.checkpoint_id);
+    const doc = await fx.svc.showCheckpoint(NOOP_PROVIDER, started.checkpoint_id);
     assert.equal(doc.status, 'available');
     assert.equal(doc.project_id, cfg.projectId);
     assert.equal(doc.protection_plan.id, 'plan-slice');
@@ -48,14 +36,14 @@ describe('protect slice on the real dev server and Redis', () => {
   });
 
   it('writes the checkpoint document into Redis under the bank prefix', async () => {
-    const { checkpoint_id } = await svc.executeOperation(samplePlan(cfg.projectId), 'protect');
-    await svc.waitForProtect(checkpoint_id);
-    const body = await worker.redis.get(
+    const { checkpoint_id } = await fx.svc.executeOperation(samplePlan(cfg.projectId), 'protect');
+    await fx.svc.waitForProtect(checkpoint_id);
+    const body = await fx.worker.redis.get(
       `{${cfg.bankPrefix}}:obj:/checkpoints/${checkpoint_id}/index.json`,
     );
     assert.ok(body, 'checkpoint document missing from Redis');
     assert.equal((JSON.parse(body) as { id: string }).id, checkpoint_id);
-    const status = await worker.redis.hget(
+    const status = await fx.worker.redis.hget(
       `{${cfg.bankPrefix}}:cpstate:${checkpoint_id}`,
       'status',
     );
@@ -64,18 +52,18 @@ describe('protect slice on the real dev server and Redis', () => {
 
   it('a repeated execute with the same checkpoint id makes no second checkpoint', async () => {
     const plan = samplePlan(cfg.projectId);
-    const first = await svc.executeOperation(plan, 'protect');
-    await svc.waitForProtect(first.checkpoint_id);
-    const again = svc.executeOperation(plan, 'protect', { checkpointId: first.checkpoint_id });
+    const first = await fx.svc.executeOperation(plan, 'protect');
+    await fx.svc.waitForProtect(first.checkpoint_id);
+    const again = fx.svc.executeOperation(plan, 'protect', { checkpointId: first.checkpoint_id });
     await assert.rejects(again);
-    const keys = await worker.redis.zrangebylex(`{${cfg.bankPrefix}}:objects`, '-', '+');
+    const keys = await fx.worker.redis.zrangebylex(`{${cfg.bankPrefix}}:objects`, '-', '+');
     const docs = keys.filter((k) => k === `/checkpoints/${first.checkpoint_id}/index.json`);
     assert.equal(docs.length, 1);
   });
 
   it('is found by temporal workflow list with a KarborCheckpointId query', async () => {
-    const { checkpoint_id } = await svc.executeOperation(samplePlan(cfg.projectId), 'protect');
-    await svc.waitForProtect(checkpoint_id);
+    const { checkpoint_id } = await fx.svc.executeOperation(samplePlan(cfg.projectId), 'protect');
+    await fx.svc.waitForProtect(checkpoint_id);
     const listed = await eventually('the run in visibility', async () => {
       const { stdout } = await run(testEnv.temporalCli, [
         'workflow',
@@ -97,8 +85,8 @@ describe('protect slice on the real dev server and Redis', () => {
   });
 
   it('the Web UI answers 200 for the run page and lists the run through its API', async () => {
-    const { checkpoint_id } = await svc.executeOperation(samplePlan(cfg.projectId), 'protect');
-    await svc.waitForProtect(checkpoint_id);
+    const { checkpoint_id } = await fx.svc.executeOperation(samplePlan(cfg.projectId), 'protect');
+    await fx.svc.waitForProtect(checkpoint_id);
     const page = await fetch(
       `${testEnv.temporalUi}/namespaces/default/workflows/protect-${checkpoint_id}`,
     );

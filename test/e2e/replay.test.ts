@@ -5,13 +5,11 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
-import { ProtectionService } from '../../client/protection-service';
 import { PROJECT_ROOT } from '../../scripts/services';
-import { isolatedConfig, startWorker } from '../support/env';
-import type { RunningWorker } from '../support/env';
+import { useService } from '../support/env';
 import { NOOP_PROVIDER_ID, noopPlan, shapes } from '../support/noop';
 
 const FIXTURES = path.join(PROJECT_ROOT, 'test', 'fixtures', 'histories');
@@ -32,18 +30,8 @@ async function replay(histories: { workflowId: string; history: unknown }[]) {
 }
 
 describe('workflow replay', () => {
-  const cfg = isolatedConfig('replay');
-  let worker: RunningWorker;
-  let svc: ProtectionService;
-
-  before(async () => {
-    worker = await startWorker(cfg);
-    svc = await ProtectionService.connect(cfg);
-  });
-  after(async () => {
-    await svc?.close();
-    await worker?.stop();
-  });
+  const fx = useService('replay');
+  const { cfg } = fx;
 
   it('replays the committed histories of earlier builds', async () => {
     const files = fs.existsSync(FIXTURES)
@@ -61,29 +49,29 @@ describe('workflow replay', () => {
 
   it('replays fresh histories of protect, failed protect, continue-as-new, restore and delete', async () => {
     const plan = () => noopPlan(shapes.diamond(), { projectId: cfg.projectId });
-    const ok = await svc.executeOperation(plan(), 'protect');
-    await svc.waitForProtect(ok.checkpoint_id);
+    const ok = await fx.svc.executeOperation(plan(), 'protect');
+    await fx.svc.waitForProtect(ok.checkpoint_id);
     const failing = noopPlan(shapes.chain(3), {
       projectId: cfg.projectId,
       parameters: { 'Karbor::Noop#c1': { fail_on: 'main' } },
     });
-    const bad = await svc.executeOperation(failing, 'protect');
-    await svc.waitForProtect(bad.checkpoint_id);
-    const long = await svc.executeOperation(
+    const bad = await fx.svc.executeOperation(failing, 'protect');
+    await fx.svc.waitForProtect(bad.checkpoint_id);
+    const long = await fx.svc.executeOperation(
       noopPlan(shapes.fanOut(12), { projectId: cfg.projectId }),
       'protect',
       {
         continueAfterEvents: 40,
       },
     );
-    await svc.waitForProtect(long.checkpoint_id);
-    const restored = await svc.restore({
+    await fx.svc.waitForProtect(long.checkpoint_id);
+    const restored = await fx.svc.restore({
       providerId: NOOP_PROVIDER_ID,
       checkpointId: ok.checkpoint_id,
     });
-    await svc.waitForRestore(restored.restore_id);
-    await svc.deleteCheckpoint(NOOP_PROVIDER_ID, ok.checkpoint_id);
-    await svc.waitForDelete(ok.checkpoint_id);
+    await fx.svc.waitForRestore(restored.restore_id);
+    await fx.svc.deleteCheckpoint(NOOP_PROVIDER_ID, ok.checkpoint_id);
+    await fx.svc.waitForDelete(ok.checkpoint_id);
 
     const named: [string, string][] = [
       ['protect', ok.workflow_id],
@@ -97,7 +85,7 @@ describe('workflow replay', () => {
         name,
         workflowId: id,
         history: JSON.parse(
-          historyToJSON(await svc.temporal.workflow.getHandle(id).fetchHistory()),
+          historyToJSON(await fx.svc.temporal.workflow.getHandle(id).fetchHistory()),
         ) as unknown,
       })),
     );

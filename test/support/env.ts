@@ -5,7 +5,9 @@ import * as path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
+import { after, before } from 'node:test';
 import type { Redis } from 'ioredis';
+import { ProtectionService } from '../../client/protection-service';
 import type { KarborConfig } from '../../common/config';
 import { connectRedis } from '../../common/redis';
 import { connectTemporalWorker, createKarborWorker } from '../../worker/karbor-worker';
@@ -135,4 +137,27 @@ export async function allKeysOf(redis: Redis, prefix: string): Promise<string[]>
     cursor = next;
   } while (cursor !== '0');
   return out.sort();
+}
+
+export interface ServiceFixture {
+  cfg: KarborConfig;
+  worker: RunningWorker;
+  svc: ProtectionService;
+}
+
+/**
+ * For a describe block: an isolated config, a worker in this process and a client, set up
+ * before its tests and torn down after them. Read the fields inside tests.
+ */
+export function useService(label: string): ServiceFixture {
+  const fixture = { cfg: isolatedConfig(label) } as ServiceFixture;
+  before(async () => {
+    fixture.worker = await startWorker(fixture.cfg);
+    fixture.svc = await ProtectionService.connect(fixture.cfg);
+  });
+  after(async () => {
+    await fixture.svc?.close();
+    await fixture.worker?.stop();
+  });
+  return fixture;
 }
