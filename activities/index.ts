@@ -4,6 +4,7 @@ import { deleteActivities } from './delete';
 import { withFailureMapping } from './failures';
 import { hookActivities } from './hooks';
 import type { HookActivityDeps } from './hooks';
+import { protectableActivities } from './protectables';
 import { restoreActivities } from './restore';
 
 export type ActivityDeps = CheckpointActivityDeps & HookActivityDeps;
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...hookActivities(deps),
     ...restoreActivities(deps),
     ...deleteActivities(deps),
+    ...protectableActivities(deps),
   });
 }
 

@@ -91,6 +91,22 @@ function addProtectableCommands(program: Command): void {
       }),
     );
   protectable
+    .command('instances')
+    .description("list a type's instances, as its plugin finds them")
+    .argument('<type>')
+    .option('--provider-id <id>', "use this provider's plugin configuration")
+    .action(
+      run(async (svc, g, type: string, opts: { providerId?: string }) => {
+        const list = await svc.listProtectableInstances(type, opts.providerId);
+        if (g.json) printJson(list);
+        else
+          printTable(
+            ['id', 'type', 'name'],
+            list.map((r) => [r.id, r.type, r.name]),
+          );
+      }),
+    );
+  protectable
     .command('show')
     .description('show one protectable type')
     .argument('<type>')

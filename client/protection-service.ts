@@ -3,9 +3,10 @@ import {
   Client,
   Connection,
   WithStartWorkflowOperation,
+  WorkflowFailedError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { Workflow } from '@temporalio/common';
 import type { Redis } from 'ioredis';
 import { Catalog } from '../bank/catalog';
@@ -35,7 +36,9 @@ import type {
 } from '../workflows/definitions';
 import type { deleteCheckpoint } from '../workflows/delete';
 import type { protect } from '../workflows/protect';
+import type { protectableInstances } from '../workflows/protectables';
 import type { restore } from '../workflows/restore';
+import type { GraphResource } from '../graph/resource-graph';
 import { checkPlanShape } from './plan-file';
 
 export interface OperationStarted {
@@ -121,6 +124,23 @@ export class ProtectionService {
 
   async showProtectable(type: string): Promise<ProtectableDocument> {
     return this.catalog.protectable(type);
+  }
+
+  /** Instances of a protectable type, listed by its plugin on a worker. */
+  async listProtectableInstances(type: string, providerId?: string): Promise<GraphResource[]> {
+    try {
+      return await this.temporal.workflow.execute<typeof protectableInstances>(
+        'protectableInstances',
+        {
+          workflowId: workflowIds.instances(randomUUID()),
+          taskQueue: this.config.taskQueue,
+          args: [{ type, ...(providerId ? { providerId } : {}) }],
+          workflowExecutionTimeout: '60s',
+        },
+      );
+    } catch (err) {
+      throw refusal(err);
+    }
   }
 
   // --- operations -----------------------------------------------------------------------
@@ -296,8 +316,14 @@ export class ProtectionService {
 
 /** An update rejected by the workflow carries the worker's typed error: surface it as ours. */
 function refusal(err: unknown): unknown {
-  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-    return new OperationRefusedError(err.cause.type ?? 'OPERATION_REFUSED', err.cause.message);
+  let cause: unknown = err;
+  if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowFailedError) {
+    cause = err.cause;
+    // A workflow that failed in an activity: the activity's own failure says why.
+    while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
+  }
+  if (cause instanceof ApplicationFailure) {
+    return new OperationRefusedError(cause.type ?? 'OPERATION_REFUSED', cause.message);
   }
   return err;
 }

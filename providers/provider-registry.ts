@@ -73,6 +73,10 @@ export class ProviderRegistry {
     return p;
   }
 
+  all(): Provider[] {
+    return [...this.providers.values()].sort((a, b) => (a.doc.id < b.doc.id ? -1 : 1));
+  }
+
   documents(): ProviderDocument[] {
     return [...this.providers.values()].map((p) => p.doc).sort((a, b) => (a.id < b.id ? -1 : 1));
   }

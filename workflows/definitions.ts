@@ -72,6 +72,7 @@ export const progressQuery = defineQuery<Progress>('progress');
 export const operationStartedUpdate = defineUpdate<{ id: string }>('operationStarted');
 
 export const workflowIds = {
+  instances: (requestId: string) => `instances-${requestId}`,
   protect: (checkpointId: string) => `protect-${checkpointId}`,
   restore: (restoreId: string) => `restore-${restoreId}`,
   delete: (checkpointId: string) => `delete-${checkpointId}`,

@@ -99,6 +99,14 @@ export function noopPlugin(): ResourcePlugin {
         dependentIds(resource).map((id) => ({ id, type: NOOP_TYPE, name: id, extra_info: {} })),
       );
     },
+    // Instances are whatever the provider's [noop] section lists: `instances = a, b, c`.
+    listInstances(config) {
+      const ids = (config.instances ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      return Promise.resolve(ids.map((id) => ({ id, type: NOOP_TYPE, name: id, extra_info: {} })));
+    },
     operations: { protect: allHooks, restore: allHooks, delete: allHooks, verify: allHooks },
   };
 }

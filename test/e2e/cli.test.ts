@@ -129,6 +129,15 @@ describe('the karbor CLI', () => {
     );
     const type = await karbor(['protectable', 'show', 'Karbor::Noop'], env);
     assert.equal(type.code, 0, type.stderr);
+    const instances = await karbor(['--json', 'protectable', 'instances', 'Karbor::Noop'], env);
+    assert.equal(instances.code, 0, instances.stderr);
+    assert.deepEqual(
+      (JSON.parse(instances.stdout) as { id: string }[]).map((r) => r.id),
+      ['app-1', 'db-1'],
+    );
+    const none = await karbor(['protectable', 'instances', 'Karbor::Tape'], env);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /no provider protects resource type Karbor::Tape/);
   });
 
   it('stores a plan, protects it by id, restores and deletes the checkpoint', async () => {
