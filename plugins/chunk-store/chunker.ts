@@ -1,0 +1,83 @@
+// Content-defined chunking with a gear rolling hash (the FastCDC family): a cut falls where
+// the hash of the last bytes matches a mask, so an insertion early in a file moves only the
+// chunks around it and unchanged data keeps its chunk names.
+import { createHash } from 'node:crypto';
+
+export interface ChunkerOptions {
+  minSize: number;
+  avgSize: number;
+  maxSize: number;
+}
+
+export const DEFAULT_CHUNKING: ChunkerOptions = {
+  minSize: 256 * 1024,
+  avgSize: 1024 * 1024,
+  maxSize: 4 * 1024 * 1024,
+};
+
+/** 256 pseudo-random 32-bit values, the same on every machine (derived, not stored). */
+const GEAR: Uint32Array = (() => {
+  const table = new Uint32Array(256);
+  for (let i = 0; i < 256; i += 8) {
+    const digest = createHash('sha256').update(`karbor-gear-${i}`).digest();
+    for (let j = 0; j < 8; j++) table[i + j] = digest.readUInt32LE(j * 4);
+  }
+  return table;
+})();
+
+/**
+ * Splits a byte stream into chunks. Feed buffers with `push`; each returns the chunks it
+ * completed; `finish` returns the rest.
+ */
+export class Chunker {
+  private readonly mask: number;
+  private pending: Buffer[] = [];
+  private pendingSize = 0;
+  private hash = 0;
+
+  constructor(private readonly opts: ChunkerOptions = DEFAULT_CHUNKING) {
+    const bits = Math.round(Math.log2(opts.avgSize - opts.minSize));
+    this.mask = (2 ** bits - 1) >>> 0;
+  }
+
+  push(data: Buffer): Buffer[] {
+    const { minSize, maxSize } = this.opts;
+    const out: Buffer[] = [];
+    let start = 0;
+    let i = 0;
+    while (i < data.length) {
+      const size = this.pendingSize + (i - start);
+      if (size < minSize - 32) {
+        // No cut can fall below the minimum, and the hash only remembers the last 32 bytes:
+        // skip to 32 bytes before the minimum.
+        i += Math.min(data.length - i, minSize - 32 - size);
+        continue;
+      }
+      this.hash = ((this.hash << 1) + GEAR[data[i]!]!) >>> 0;
+      i++;
+      const len = size + 1;
+      if ((len >= minSize && (this.hash & this.mask) === 0) || len >= maxSize) {
+        this.pending.push(data.subarray(start, i));
+        out.push(Buffer.concat(this.pending));
+        this.pending = [];
+        this.pendingSize = 0;
+        this.hash = 0;
+        start = i;
+      }
+    }
+    if (start < data.length) {
+      this.pending.push(data.subarray(start));
+      this.pendingSize += data.length - start;
+    }
+    return out;
+  }
+
+  finish(): Buffer[] {
+    if (this.pendingSize === 0) return [];
+    const last = Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingSize = 0;
+    this.hash = 0;
+    return [last];
+  }
+}
