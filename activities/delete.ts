@@ -1,5 +1,6 @@
 import type { CheckpointCollection } from '../bank/checkpoint-collection';
 import type { Caller } from '../bank/checkpoint-collection';
+import { InvalidStatusTransitionError } from '../common/errors';
 import type { OperationSchedule } from '../graph/operation-schedule';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import { scheduleFor } from './checkpoint';
@@ -15,6 +16,7 @@ export interface DeleteActivityDeps {
   providers: ProviderRegistry;
 }
 
+/** Delete and verify: both start from an existing checkpoint of the caller's. */
 export function deleteActivities(deps: DeleteActivityDeps) {
   const { checkpoints } = deps;
   return {
@@ -28,6 +30,15 @@ export function deleteActivities(deps: DeleteActivityDeps) {
         'deleting',
       );
       return scheduleFor(deps, input.checkpointId, 'delete');
+    },
+
+    /** Only an `available` checkpoint's data is worth verifying. */
+    async beginVerify(input: BeginDeleteInput): Promise<OperationSchedule> {
+      const doc = await checkpoints.getOf(input.providerId, input.checkpointId, input.caller);
+      if (doc.status !== 'available') {
+        throw new InvalidStatusTransitionError(doc.id, doc.status, ['available'], 'verified');
+      }
+      return scheduleFor(deps, input.checkpointId, 'verify');
     },
 
     /** Removes the checkpoint's bank data and indexes; it then reads `deleted`. */

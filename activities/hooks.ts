@@ -114,6 +114,7 @@ export function hookActivities(deps: HookActivityDeps) {
         operation: input.operation,
         operationId: input.operationId,
         checkpointId: input.checkpointId,
+        providerId: doc.provider_id,
         resource,
         parameters,
         attempt,

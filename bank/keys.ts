@@ -92,6 +92,16 @@ export class RedisKeys {
     return `${this.tag}:opplan:${checkpointId}`;
   }
 
+  /** Who uses a chunk of a provider's chunk store (set of owners), by chunk hash. */
+  chunkRefs(providerId: string): string {
+    return `${this.tag}:chunkrefs:${providerId}:`;
+  }
+
+  /** Held while an unreferenced chunk's file is being removed. */
+  chunkLocks(providerId: string): string {
+    return `${this.tag}:chunklock:${providerId}:`;
+  }
+
   /** Provider documents published by workers (hash: id -> JSON). */
   get providers(): string {
     return `${this.tag}:providers`;

@@ -22,6 +22,8 @@ const SCRIPT_FILES = {
   listCheckpoints: 'list-checkpoints',
   createRecord: 'create-record',
   deleteRecord: 'delete-record',
+  claimChunks: 'claim-chunks',
+  releaseChunks: 'release-chunks',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

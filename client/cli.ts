@@ -372,6 +372,28 @@ function addCheckpointCommands(program: Command): void {
       }),
     );
   checkpoint
+    .command('verify')
+    .description('re-read every chunk of a checkpoint; report missing or corrupt data per resource')
+    .argument('<provider_id>')
+    .argument('<checkpoint_id>')
+    .option('--wait', 'show progress and wait for the verdict')
+    .action(
+      run(async (svc, g, providerId: string, checkpointId: string, opts: { wait?: boolean }) => {
+        const started = await svc.verifyCheckpoint(providerId, checkpointId);
+        if (!opts.wait) {
+          if (g.json) printJson(started);
+          else out(`verifying ${checkpointId}`);
+          return EXIT.ok;
+        }
+        const result = await watchProgress(svc, started.workflow_id, () =>
+          svc.waitForVerify(checkpointId),
+        );
+        if (g.json) printJson(result);
+        else out(`${checkpointId} ${result.status}${result.reason ? `: ${result.reason}` : ''}`);
+        return result.status === 'verified' ? EXIT.ok : EXIT.failed;
+      }),
+    );
+  checkpoint
     .command('events')
     .description("a checkpoint's operation log: every hook's start, end and error")
     .argument('<provider_id>')

@@ -33,11 +33,13 @@ import type {
   ProtectResult,
   RestoreResult,
   RunOptions,
+  VerifyResult,
 } from '../workflows/definitions';
 import type { deleteCheckpoint } from '../workflows/delete';
 import type { protect } from '../workflows/protect';
 import type { protectableInstances } from '../workflows/protectables';
 import type { restore } from '../workflows/restore';
+import type { verifyCheckpoint } from '../workflows/verify';
 import type { GraphResource } from '../graph/resource-graph';
 import { checkPlanShape } from './plan-file';
 
@@ -223,6 +225,28 @@ export class ProtectionService {
       'ALLOW_DUPLICATE',
     );
     return { checkpoint_id: checkpointId, ...started };
+  }
+
+  /** Starts re-reading a checkpoint's data; returns once it is under way. */
+  async verifyCheckpoint(
+    providerId: string,
+    checkpointId: string,
+    options: RunOptions = {},
+  ): Promise<CheckpointOperationStarted> {
+    const started = await this.startOperation<typeof verifyCheckpoint>(
+      'verifyCheckpoint',
+      workflowIds.verify(checkpointId),
+      [{ checkpointId, providerId, caller: this.caller, ...options }],
+      { operation: 'verify', providerId, checkpointId, projectId: this.config.projectId },
+      'ALLOW_DUPLICATE',
+    );
+    return { checkpoint_id: checkpointId, ...started };
+  }
+
+  async waitForVerify(checkpointId: string): Promise<VerifyResult> {
+    return this.temporal.workflow
+      .getHandle<typeof verifyCheckpoint>(workflowIds.verify(checkpointId))
+      .result();
   }
 
   private async startOperation<W extends Workflow>(

@@ -1,12 +1,11 @@
 // The built-in plugins. A new plugin is one folder under plugins/ and one line here.
+import type { DataPluginDeps } from './chunk-store/provider-store';
+import { directoryPlugin } from './directory/directory-plugin';
 import { noopPlugin } from './noop/noop-plugin';
 import type { ResourcePlugin } from './types';
 
-export interface PluginDeps {
-  /** Where plugins that keep bulk data put it (KARBOR_DATA_DIR). */
-  dataDir?: string;
-}
+export type PluginDeps = DataPluginDeps;
 
-export function builtInPlugins(_deps: PluginDeps = {}): ResourcePlugin[] {
-  return [noopPlugin()];
+export function builtInPlugins(deps: PluginDeps): ResourcePlugin[] {
+  return [noopPlugin(), directoryPlugin(deps)];
 }

@@ -21,6 +21,7 @@ export interface HookContext {
   /** The checkpoint id (protect, delete, verify) or restore id (restore). */
   operationId: string;
   checkpointId: string;
+  providerId: string;
   resource: GraphResource;
   /** Plan parameters for protect; restore parameters for restore. */
   parameters: Record<string, unknown>;

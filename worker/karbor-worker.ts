@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { createActivities } from '../activities';
 import type { ActivityDeps } from '../activities';
 import { Catalog } from '../bank/catalog';
+import { ChunkRefs } from '../bank/chunk-refs';
 import { CheckpointCollection } from '../bank/checkpoint-collection';
 import { LeaseManager } from '../bank/leases';
 import { OperationLog } from '../bank/operation-log';
@@ -16,6 +17,9 @@ import { builtInPlugins } from '../plugins';
 import { PluginRegistry } from '../plugins/registry';
 import { ProviderRegistry } from '../providers/provider-registry';
 import type { ProviderDocument } from '../providers/provider-registry';
+
+/** Where chunk stores live when KARBOR_DATA_DIR is not set. */
+export const DEFAULT_DATA_DIR = path.join(__dirname, '..', '..', '.run', 'data');
 
 /** The providers shipped with the project, used when KARBOR_PROVIDERS_DIR is not set. */
 export const DEFAULT_PROVIDERS_DIR = path.join(__dirname, '..', '..', 'providers.d');
@@ -43,7 +47,10 @@ export async function connectTemporalWorker(address: string): Promise<NativeConn
  */
 export async function buildActivityDeps(config: KarborConfig, redis: Redis): Promise<ActivityDeps> {
   const plugins = new PluginRegistry(
-    builtInPlugins(config.dataDir ? { dataDir: config.dataDir } : {}),
+    builtInPlugins({
+      dataDir: config.dataDir ?? DEFAULT_DATA_DIR,
+      chunkRefs: new ChunkRefs(redis, config.bankPrefix),
+    }),
   );
   const providers = ProviderRegistry.load(config.providersDir ?? DEFAULT_PROVIDERS_DIR, plugins);
   await new Catalog<ProviderDocument>(redis, config.bankPrefix).publish(

@@ -62,6 +62,21 @@ export interface DeleteResult {
   reason?: string;
 }
 
+export interface VerifyInput extends RunOptions {
+  checkpointId: string;
+  providerId: string;
+  caller: Caller;
+  resume?: { snapshot: string; progress: Progress };
+}
+
+export interface VerifyResult {
+  checkpoint_id: string;
+  status: 'verified' | 'damaged';
+  /** Per resource: `done` when every chunk checked out, `failed` with the reason below. */
+  resources: Record<string, string>;
+  reason?: string;
+}
+
 export const progressQuery = defineQuery<Progress>('progress');
 
 /**
@@ -76,6 +91,7 @@ export const workflowIds = {
   protect: (checkpointId: string) => `protect-${checkpointId}`,
   restore: (restoreId: string) => `restore-${restoreId}`,
   delete: (checkpointId: string) => `delete-${checkpointId}`,
+  verify: (checkpointId: string) => `verify-${checkpointId}`,
 };
 
 export function newProgress(): Progress {

@@ -33,6 +33,8 @@ export interface HookRunOptions {
   continueAfterEvents: number;
   /** Where a previous run stopped. */
   snapshot?: string;
+  /** Verify: a failure stops only what depends on it; everything else still runs. */
+  keepGoing?: boolean;
   /** The current lease (protect); read at each hook start so renewals take effect. */
   lease?: () => LeaseToken | undefined;
   progress: Progress;
@@ -56,7 +58,7 @@ export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
   const queue: HookTask[] = plan.takeReady();
   const finished: { task: HookTask; followers: Hook[]; error?: unknown }[] = [];
   const running = new Map<string, HookTask>();
-  let failure: string | undefined;
+  const failures: string[] = [];
   let pausing = false;
   const scope = new CancellationScope();
 
@@ -92,10 +94,11 @@ export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
   };
 
   while (!plan.finished) {
-    if (!failure && !pausing && workflowInfo().historyLength > opts.continueAfterEvents) {
+    const stopping = failures.length > 0 && !opts.keepGoing;
+    if (!stopping && !pausing && workflowInfo().historyLength > opts.continueAfterEvents) {
       pausing = true;
     }
-    while (!failure && !pausing && queue.length > 0 && running.size < opts.concurrency) {
+    while (!stopping && !pausing && queue.length > 0 && running.size < opts.concurrency) {
       start(queue.shift()!);
     }
     if (running.size === 0) break;
@@ -104,12 +107,14 @@ export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
       running.delete(`${task.node}.${task.hook}`);
       const id = ids[task.node]!;
       if (error) {
-        if (!failure && !isCancellation(error)) {
-          failure = `${schedule.types[schedule.nodeTypes[task.node]!]} ${id}: ${describe(error)}`;
+        if (!isCancellation(error) && (failures.length === 0 || opts.keepGoing)) {
+          failures.push(
+            `${schedule.types[schedule.nodeTypes[task.node]!]} ${id}: ${describe(error)}`,
+          );
           progress.failed += 1;
           progress.resources[id] = 'failed';
           // Stop everything else: no new hooks; running ones are cancelled.
-          scope.cancel();
+          if (!opts.keepGoing) scope.cancel();
         }
         continue;
       }
@@ -125,7 +130,7 @@ export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
     }
     progress.running = runningIds(running, ids);
   }
-  if (failure) return { outcome: 'failed', reason: failure };
+  if (failures.length > 0) return { outcome: 'failed', reason: failures.join('; ') };
   if (!plan.finished) return { outcome: 'paused', snapshot: plan.snapshot() };
   return { outcome: 'done' };
 }

@@ -3,3 +3,4 @@ export { protect } from './protect';
 export { restore } from './restore';
 export { deleteCheckpoint } from './delete';
 export { protectableInstances } from './protectables';
+export { verifyCheckpoint } from './verify';

@@ -57,6 +57,7 @@ export function isolatedConfig(label: string): KarborConfig {
     bankPrefix: `t-${id}`,
     projectId: 'tenant-a',
     admin: false,
+    dataDir: path.join(need('KARBOR_TEST_WORK_DIR'), 'data', id),
   };
 }
 
@@ -70,6 +71,7 @@ export function envFor(cfg: KarborConfig): NodeJS.ProcessEnv {
     REDIS_URL: cfg.redisUrl,
     KARBOR_BANK_PREFIX: cfg.bankPrefix,
     KARBOR_PROJECT_ID: cfg.projectId,
+    ...(cfg.dataDir ? { KARBOR_DATA_DIR: cfg.dataDir } : {}),
   };
 }
 

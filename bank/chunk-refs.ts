@@ -1,0 +1,80 @@
+import type { Redis } from 'ioredis';
+import { RedisKeys } from './keys';
+import { bankScripts } from './scripts';
+import type { BankScripts } from './scripts';
+
+const LOCK_TTL_MS = 30_000;
+const BATCH = 500;
+
+/**
+ * Reference tracking for a provider's chunk store: which checkpoint resources use which
+ * chunks. A chunk is claimed before its file is checked or written and released when a
+ * checkpoint is deleted; the last release hands the file to the caller for removal under a
+ * short lock, so a concurrent protect waits instead of reusing a file about to vanish.
+ */
+export class ChunkRefs {
+  private readonly keys: RedisKeys;
+  private readonly scripts: BankScripts;
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+  ) {
+    this.keys = new RedisKeys(prefix);
+    this.scripts = bankScripts(redis);
+  }
+
+  /** Claims chunks for an owner, waiting out any removal in progress. */
+  async claim(providerId: string, owner: string, hashes: string[]): Promise<void> {
+    let pending = [...new Set(hashes)];
+    for (let round = 0; pending.length > 0; round++) {
+      const waiting: string[] = [];
+      for (let i = 0; i < pending.length; i += BATCH) {
+        const batch = pending.slice(i, i + BATCH);
+        const reply = (await this.scripts.claimChunks(
+          [],
+          [this.keys.chunkRefs(providerId), this.keys.chunkLocks(providerId), owner, ...batch],
+        )) as string[];
+        reply.forEach((r, j) => {
+          if (r === 'wait') waiting.push(batch[j]!);
+        });
+      }
+      pending = waiting;
+      if (pending.length > 0) {
+        if (round > 600) throw new Error(`chunks stayed locked for removal: ${pending[0]}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  /** Releases an owner's chunks; returns those now unused (locked: remove, then `unlock`). */
+  async release(providerId: string, owner: string, hashes: string[]): Promise<string[]> {
+    const unique = [...new Set(hashes)];
+    const free: string[] = [];
+    for (let i = 0; i < unique.length; i += BATCH) {
+      const reply = (await this.scripts.releaseChunks(
+        [],
+        [
+          this.keys.chunkRefs(providerId),
+          this.keys.chunkLocks(providerId),
+          owner,
+          LOCK_TTL_MS,
+          ...unique.slice(i, i + BATCH),
+        ],
+      )) as string[];
+      free.push(...reply);
+    }
+    return free;
+  }
+
+  async unlock(providerId: string, hashes: string[]): Promise<void> {
+    for (let i = 0; i < hashes.length; i += BATCH) {
+      const keys = hashes.slice(i, i + BATCH).map((h) => this.keys.chunkLocks(providerId) + h);
+      if (keys.length) await this.redis.del(...keys);
+    }
+  }
+
+  async owners(providerId: string, hash: string): Promise<string[]> {
+    return this.redis.smembers(this.keys.chunkRefs(providerId) + hash);
+  }
+}

@@ -1,0 +1,23 @@
+--[[
+claim-chunks: record that an owner (checkpoint/resource) uses chunks, before it checks or
+writes their files, so a concurrent delete never frees a chunk being reused.
+
+KEYS     none (chunk keys are derived; all carry the bank's hash tag)
+ARGV[1]  key prefix of reference sets ('{prefix}:chunkrefs:<provider>:')
+ARGV[2]  key prefix of removal locks ('{prefix}:chunklock:<provider>:')
+ARGV[3]  owner
+ARGV[4..] chunk hashes
+
+Returns one entry per hash: 'ok' (claimed) or 'wait' (its file is being removed right now:
+claim again shortly, then write it).
+]]
+local out = {}
+for i = 4, #ARGV do
+  if redis.call('EXISTS', ARGV[2] .. ARGV[i]) == 1 then
+    out[#out + 1] = 'wait'
+  else
+    redis.call('SADD', ARGV[1] .. ARGV[i], ARGV[3])
+    out[#out + 1] = 'ok'
+  end
+end
+return out

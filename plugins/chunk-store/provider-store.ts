@@ -1,0 +1,73 @@
+// What data plugins share: one chunk store per provider under the data directory, with
+// reference tracking, and streaming in and out of it.
+import * as path from 'node:path';
+import type { ChunkRefs } from '../../bank/chunk-refs';
+import { ChunkStore } from './chunk-store';
+import { sha256 } from './chunk-store';
+import { Chunker } from './chunker';
+
+export interface DataPluginDeps {
+  /** KARBOR_DATA_DIR: chunk stores live under <dataDir>/<provider id>/chunks. */
+  dataDir: string;
+  chunkRefs: ChunkRefs;
+}
+
+export interface StoredStream {
+  chunks: string[];
+  bytes: number;
+  /** Bytes that were new to the store (the rest was already there). */
+  newBytes: number;
+}
+
+/** One provider's chunk store, as one checkpoint resource (the owner) uses it. */
+export class ProviderChunks {
+  readonly store: ChunkStore;
+
+  constructor(
+    private readonly deps: DataPluginDeps,
+    readonly providerId: string,
+    private readonly owner: string,
+  ) {
+    this.store = new ChunkStore(path.join(deps.dataDir, providerId, 'chunks'));
+  }
+
+  /** Chunks a byte stream into the store; the owner's claim comes before each write. */
+  async storeStream(
+    source: AsyncIterable<Buffer | string>,
+    onBytes: (n: number) => void = () => {},
+  ): Promise<StoredStream> {
+    const chunker = new Chunker();
+    const out: StoredStream = { chunks: [], bytes: 0, newBytes: 0 };
+    const save = async (chunk: Buffer) => {
+      const hash = sha256(chunk);
+      await this.deps.chunkRefs.claim(this.providerId, this.owner, [hash]);
+      const { stored } = await this.store.put(chunk);
+      out.chunks.push(hash);
+      out.bytes += chunk.length;
+      if (stored) out.newBytes += chunk.length;
+      onBytes(chunk.length);
+    };
+    for await (const piece of source) {
+      for (const c of chunker.push(typeof piece === 'string' ? Buffer.from(piece) : piece))
+        await save(c);
+    }
+    for (const c of chunker.finish()) await save(c);
+    return out;
+  }
+
+  /** The stored bytes back, chunk by chunk, each checked against its hash. */
+  async *readStream(chunks: string[]): AsyncGenerator<Buffer> {
+    for (const hash of chunks) yield await this.store.get(hash);
+  }
+
+  /** Drops the owner's references; removes chunks nobody else uses. Returns how many. */
+  async release(chunks: string[]): Promise<number> {
+    const free = await this.deps.chunkRefs.release(this.providerId, this.owner, chunks);
+    try {
+      for (const hash of free) await this.store.remove(hash);
+    } finally {
+      await this.deps.chunkRefs.unlock(this.providerId, free);
+    }
+    return free.length;
+  }
+}

@@ -1,0 +1,202 @@
+// Karbor::Directory: a directory tree (resource id = its absolute path). Protect stores every
+// file's bytes in the provider's chunk store and the tree in a manifest in the bank;
+// restore rebuilds it at the original path or a target, checking every chunk's hash.
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { HookFailedError } from '../../common/errors';
+import type { GraphResource } from '../../graph/resource-graph';
+import { ChunkError } from '../chunk-store/chunk-store';
+import { ProviderChunks } from '../chunk-store/provider-store';
+import type { DataPluginDeps } from '../chunk-store/provider-store';
+import type { HookContext, ResourcePlugin } from '../types';
+import { checkEntryPath, checkTarget, TreeError, walk } from './tree';
+import type { Manifest, TreeEntry } from './tree';
+
+export const DIRECTORY_TYPE = 'Karbor::Directory';
+const MANIFEST = 'manifest.json';
+
+function chunksFor(deps: DataPluginDeps, ctx: HookContext): ProviderChunks {
+  // One owner per checkpoint resource: deleting the checkpoint releases exactly its uses.
+  return new ProviderChunks(
+    deps,
+    ctx.providerId,
+    `${ctx.checkpointId}/${ctx.resource.type}/${ctx.resource.id}`,
+  );
+}
+
+function progress(ctx: HookContext, total: number) {
+  let done = 0;
+  return (n: number) => {
+    done += n;
+    ctx.heartbeat({ bytesDone: done, bytesTotal: total });
+  };
+}
+
+async function protect(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
+  const root = ctx.resource.id;
+  const st = await fs.promises.stat(root).catch(() => undefined);
+  if (!path.isAbsolute(root) || !st?.isDirectory()) {
+    throw new TreeError(`${root} is not an absolute path to a directory`);
+  }
+  const chunks = chunksFor(deps, ctx);
+  const entries = await walk(root);
+  const total = entries.reduce((n, e) => n + (e.size ?? 0), 0);
+  const onBytes = progress(ctx, total);
+  let bytes = 0;
+  for (const e of entries) {
+    if (e.type !== 'file') continue;
+    const stored = await chunks.storeStream(
+      fs.createReadStream(path.join(root, e.path), { highWaterMark: 1024 * 1024 }),
+      onBytes,
+    );
+    e.chunks = stored.chunks;
+    e.size = stored.bytes;
+    bytes += stored.bytes;
+  }
+  const manifest: Manifest = {
+    version: 1,
+    root,
+    entries,
+    files: entries.filter((e) => e.type === 'file').length,
+    bytes,
+  };
+  await ctx.section.updateObject(MANIFEST, manifest);
+}
+
+async function restore(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
+  const manifest = await ctx.section.getObject<Manifest>(MANIFEST);
+  const target = ctx.restoreTarget ?? manifest.root;
+  if (!path.isAbsolute(target))
+    throw new TreeError(`restore target ${target} is not an absolute path`);
+  for (const e of manifest.entries) checkEntryPath(e.path);
+  await checkTarget(target, manifest.entries);
+  await fs.promises.mkdir(target, { recursive: true });
+
+  const chunks = chunksFor(deps, ctx);
+  const onBytes = progress(ctx, manifest.bytes);
+  for (const e of manifest.entries) {
+    const dest = path.join(target, e.path);
+    if (e.type === 'dir') {
+      await fs.promises.mkdir(dest, { recursive: true });
+    } else if (e.type === 'file') {
+      await writeFile(chunks, e, dest, onBytes);
+    } else {
+      await fs.promises.rm(dest, { force: true });
+      await fs.promises.symlink(e.target ?? '', dest);
+    }
+  }
+  // Modes and times last, deepest first, so writing children does not disturb parents.
+  for (const e of [...manifest.entries].reverse()) {
+    const dest = path.join(target, e.path);
+    // Seconds as a float keep sub-millisecond precision that a Date would drop.
+    const when = e.mtime_ms / 1000;
+    if (e.type === 'symlink') {
+      await fs.promises.lutimes(dest, when, when);
+    } else {
+      await fs.promises.chmod(dest, e.mode);
+      await fs.promises.utimes(dest, when, when);
+    }
+  }
+}
+
+/** Writes a file beside its place and renames it in, so a failed restore leaves no half file. */
+async function writeFile(
+  chunks: ProviderChunks,
+  e: TreeEntry,
+  dest: string,
+  onBytes: (n: number) => void,
+) {
+  const tmp = path.join(path.dirname(dest), `.karbor-restore-${randomBytes(6).toString('hex')}`);
+  const fh = await fs.promises.open(tmp, 'w', 0o600);
+  try {
+    for await (const data of chunks.readStream(e.chunks ?? [])) {
+      await fh.write(data);
+      onBytes(data.length);
+    }
+    await fh.sync();
+  } catch (err) {
+    await fh.close();
+    await fs.promises.rm(tmp, { force: true });
+    if (err instanceof ChunkError) {
+      throw new HookFailedError(`file ${e.path}: chunk ${err.hash} is ${err.why}`, true);
+    }
+    throw err;
+  }
+  await fh.close();
+  await fs.promises.rename(tmp, dest);
+}
+
+async function verify(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
+  const manifest = await ctx.section.getObject<Manifest>(MANIFEST);
+  const chunks = chunksFor(deps, ctx);
+  const onBytes = progress(ctx, manifest.bytes);
+  const problems: string[] = [];
+  for (const e of manifest.entries) {
+    for (const hash of e.chunks ?? []) {
+      try {
+        onBytes((await chunks.store.get(hash)).length);
+      } catch (err) {
+        if (!(err instanceof ChunkError)) throw err;
+        problems.push(`file ${e.path}: chunk ${hash} is ${err.why}`);
+      }
+    }
+  }
+  if (problems.length > 0) {
+    throw new HookFailedError(
+      `${problems.length} damaged chunk(s): ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? '; …' : ''}`,
+      true,
+    );
+  }
+}
+
+async function remove(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
+  const manifest = await ctx.section.getObject<Manifest>(MANIFEST).catch(() => undefined);
+  if (!manifest) return; // protect never got as far as a manifest: nothing to release
+  await chunksFor(deps, ctx).release(manifest.entries.flatMap((e) => e.chunks ?? []));
+}
+
+const roots = (config: Record<string, string>) =>
+  (config.roots ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+function instance(p: string): GraphResource {
+  return { id: p, type: DIRECTORY_TYPE, name: path.basename(p) || p, extra_info: {} };
+}
+
+export function directoryPlugin(deps: DataPluginDeps): ResourcePlugin {
+  return {
+    name: 'directory',
+    type: DIRECTORY_TYPE,
+    description: 'A directory tree: files, directories, symlinks (as links), modes and mtimes',
+    schemas: {
+      options: { type: 'object', properties: {}, additionalProperties: false },
+      restore: { type: 'object', properties: {}, additionalProperties: false },
+      savedInfo: {
+        type: 'object',
+        properties: { files: { type: 'integer' }, bytes: { type: 'integer' } },
+      },
+    },
+    dependents: () => Promise.resolve([]),
+    // The provider's [directory] section: `roots = /srv, /data` lists those trees and their
+    // immediate subdirectories as instances.
+    async listInstances(config) {
+      const out: GraphResource[] = [];
+      for (const root of roots(config)) {
+        out.push(instance(root));
+        const names = await fs.promises.readdir(root, { withFileTypes: true }).catch(() => []);
+        for (const d of names) if (d.isDirectory()) out.push(instance(path.join(root, d.name)));
+      }
+      return out;
+    },
+    showInstance: (id) => Promise.resolve(instance(id)),
+    operations: {
+      protect: { onMain: (ctx) => protect(deps, ctx) },
+      restore: { onMain: (ctx) => restore(deps, ctx) },
+      verify: { onMain: (ctx) => verify(deps, ctx) },
+      delete: { onMain: (ctx) => remove(deps, ctx) },
+    },
+  };
+}

@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { before, describe, it } from 'node:test';
+import type { Plan } from '../../common/documents';
+import { testEnv, useService } from '../support/env';
+import { countFiles, describeTree, makeTree } from '../support/trees';
+
+const FS_PROVIDER = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
+
+describe('Karbor::Directory on real trees (real dev server, Redis, chunk store)', () => {
+  const fx = useService('dir');
+  const work = () => path.join(testEnv.workDir, 'dir-plugin');
+  const src = () => path.join(work(), 'src');
+  const chunkDir = () => path.join(fx.cfg.dataDir!, FS_PROVIDER, 'chunks');
+
+  const plan = (): Plan => ({
+    id: 'plan-dir',
+    name: 'dir',
+    provider_id: FS_PROVIDER,
+    project_id: fx.cfg.projectId,
+    resources: [{ id: src(), type: 'Karbor::Directory', name: 'src' }],
+  });
+
+  async function protect(): Promise<string> {
+    const { checkpoint_id } = await fx.svc.executeOperation(plan(), 'protect');
+    const result = await fx.svc.waitForProtect(checkpoint_id);
+    assert.equal(result.status, 'available', result.reason);
+    return checkpoint_id;
+  }
+
+  async function restoreTo(checkpointId: string, target: string) {
+    const { restore_id } = await fx.svc.restore({
+      providerId: FS_PROVIDER,
+      checkpointId,
+      restoreTarget: { [src()]: target },
+    });
+    await fx.svc.waitForRestore(restore_id);
+    return fx.svc.showRestore(restore_id);
+  }
+
+  before(() => {
+    fs.mkdirSync(path.join(work(), 'outside'), { recursive: true });
+    makeTree(src(), path.join(work(), 'outside'));
+  });
+
+  let first: string;
+
+  it('restores a tree byte-identical: contents, modes, mtimes, symlinks, empty dirs', async () => {
+    first = await protect();
+    const target = path.join(work(), 'restored');
+    const record = await restoreTo(first, target);
+    assert.equal(record.status, 'success', JSON.stringify(record.resources_reason));
+    assert.deepEqual(describeTree(target), describeTree(src()));
+    assert.ok(describeTree(target).some((l) => l.startsWith('var/empty dir 700')));
+    assert.ok(
+      describeTree(target).includes(`data/link-outside link -> ${path.join(work(), 'outside')}`),
+    );
+  });
+
+  async function manifestOf(checkpointId: string) {
+    const key = (
+      await fx.worker.redis.zrangebylex(
+        `{${fx.cfg.bankPrefix}}:objects`,
+        `[/checkpoints/${checkpointId}/`,
+        `[/checkpoints/${checkpointId}/\x7f`,
+      )
+    ).find((k) => k.endsWith('manifest.json'));
+    const body = await fx.worker.redis.get(`{${fx.cfg.bankPrefix}}:obj:${key}`);
+    return JSON.parse(body ?? 'null') as { entries: { path: string; chunks?: string[] }[] };
+  }
+
+  it('stores the same data once: a duplicate file and a second protect add no chunks', async () => {
+    const manifest = await manifestOf(first);
+    const chunksOf = (p: string) => manifest.entries.find((e) => e.path === p)?.chunks ?? [];
+    assert.ok(chunksOf('data/big.bin').length >= 1);
+    assert.deepEqual(chunksOf('data/copy.bin'), chunksOf('data/big.bin'));
+    const distinct = new Set(manifest.entries.flatMap((e) => e.chunks ?? []));
+    const before = countFiles(chunkDir());
+    assert.equal(before, distinct.size, 'one file per distinct chunk');
+    await protect();
+    assert.equal(countFiles(chunkDir()), before, 'an unchanged tree stores no new chunk');
+  });
+
+  it('verifies a sound checkpoint and names the file behind a flipped byte', async () => {
+    const ok = await fx.svc.verifyCheckpoint(FS_PROVIDER, first);
+    assert.equal((await fx.svc.waitForVerify(ok.checkpoint_id)).status, 'verified');
+
+    const id = await protect();
+    const manifest = await manifestOf(id);
+    const small = manifest.entries.find((e) => e.path === 'data/small.bin')!;
+    const chunkFile = path.join(chunkDir(), small.chunks![0]!.slice(0, 2), small.chunks![0]!);
+    const bytes = fs.readFileSync(chunkFile);
+    bytes[100] = bytes[100]! ^ 0x01;
+    fs.writeFileSync(chunkFile, bytes);
+    try {
+      await fx.svc.verifyCheckpoint(FS_PROVIDER, id);
+      const verdict = await fx.svc.waitForVerify(id);
+      assert.equal(verdict.status, 'damaged');
+      assert.match(verdict.reason ?? '', /file data\/small\.bin: chunk [0-9a-f]{64} is corrupt/);
+      const record = await restoreTo(id, path.join(work(), 'restored-bad'));
+      assert.equal(record.status, 'failure');
+      assert.match(
+        record.resources_reason[src()] ?? '',
+        /file data\/small\.bin: chunk [0-9a-f]{64} is corrupt/,
+      );
+      assert.ok(
+        !fs.existsSync(path.join(work(), 'restored-bad', 'data', 'small.bin')),
+        'no damaged file written',
+      );
+    } finally {
+      bytes[100] = bytes[100] ^ 0x01;
+      fs.writeFileSync(chunkFile, bytes);
+    }
+  });
+
+  it('refuses a restore target holding a symlink that points outside it', async () => {
+    const target = path.join(work(), 'trap');
+    const elsewhere = path.join(work(), 'elsewhere');
+    fs.mkdirSync(target, { recursive: true });
+    fs.mkdirSync(elsewhere, { recursive: true });
+    fs.symlinkSync(elsewhere, path.join(target, 'data'));
+    const record = await restoreTo(first, target);
+    assert.equal(record.status, 'failure');
+    assert.match(
+      record.resources_reason[src()] ?? '',
+      /contains a symlink at .*trap\/data; refusing to write through it/,
+    );
+    assert.deepEqual(fs.readdirSync(elsewhere), [], 'nothing written outside the target');
+  });
+
+  it('frees the chunks only when no checkpoint uses them any more', async () => {
+    const page = await fx.svc.listCheckpoints(FS_PROVIDER, { limit: 100 });
+    const ids = page.checkpoints.map((c) => c.id);
+    assert.ok(ids.length >= 3);
+    const total = countFiles(chunkDir());
+    for (const [i, id] of ids.entries()) {
+      await fx.svc.deleteCheckpoint(FS_PROVIDER, id);
+      assert.equal((await fx.svc.waitForDelete(id)).status, 'deleted');
+      if (i < ids.length - 1)
+        assert.equal(countFiles(chunkDir()), total, 'still used by another checkpoint');
+    }
+    assert.equal(countFiles(chunkDir()), 0, 'the last delete frees every chunk');
+  });
+});
