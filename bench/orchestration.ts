@@ -51,7 +51,12 @@ async function main(): Promise<void> {
   };
   const redis = await connectRedis(cfg.redisUrl, 'bench-worker');
   const nativeConn = await NativeConnection.connect({ address: cfg.temporalAddress });
-  const karbor = await createKarborWorker({ config: cfg, connection: nativeConn, redis });
+  const karbor = await createKarborWorker({
+    config: cfg,
+    connection: nativeConn,
+    redis,
+    env: process.env,
+  });
   const calibration = await Worker.create({
     connection: nativeConn,
     taskQueue: 'bench-calibration',

@@ -218,3 +218,89 @@ export async function stopProcess(pid: number, graceMs = 10_000): Promise<void> 
     }
   }
 }
+
+/** The newest PostgreSQL server binaries Debian installed. */
+export function postgresBinDir(): string {
+  const base = '/usr/lib/postgresql';
+  const versions = fs.existsSync(base)
+    ? fs
+        .readdirSync(base)
+        .filter((v) => fs.existsSync(path.join(base, v, 'bin', 'postgres')))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (!versions[0])
+    throw new Error('PostgreSQL server not found under /usr/lib/postgresql; run scripts/bootstrap');
+  return path.join(base, versions[0], 'bin');
+}
+
+export interface PostgresProcess {
+  port: number;
+  dir: string;
+  /** The superuser to connect as (trust authentication on 127.0.0.1). */
+  user: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A throwaway PostgreSQL server on a free port. PostgreSQL refuses to run as root, so as
+ * root it runs as the `postgres` system user that Debian's package creates.
+ */
+export async function startPostgres(opts: {
+  dir: string;
+  port?: number;
+}): Promise<PostgresProcess> {
+  const port = opts.port ?? (await freePort());
+  const bin = postgresBinDir();
+  const asRoot = process.getuid?.() === 0;
+  const run = (cmd: string, args: string[]) =>
+    new Promise<void>((resolve, reject) => {
+      const argv = asRoot ? ['-u', 'postgres', '--', path.join(bin, cmd), ...args] : args;
+      const child = spawn(asRoot ? 'runuser' : path.join(bin, cmd), argv, {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('error', reject);
+      child.on('exit', (code) =>
+        code === 0 ? resolve() : reject(new Error(`${cmd} failed: ${err.trim()}`)),
+      );
+    });
+  fs.mkdirSync(opts.dir, { recursive: true });
+  const data = path.join(opts.dir, 'data');
+  if (asRoot) {
+    fs.chownSync(opts.dir, uidOf('postgres'), gidOf('postgres'));
+  }
+  await run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+  await run('pg_ctl', [
+    '-D',
+    data,
+    '-l',
+    path.join(opts.dir, 'postgres.log'),
+    '-o',
+    `-p ${port} -k ${opts.dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+    '-w',
+    'start',
+  ]);
+  return {
+    port,
+    dir: opts.dir,
+    user: 'postgres',
+    stop: () => run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']).catch(() => undefined),
+  };
+}
+
+function uidOf(user: string): number {
+  const line = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${user}:`));
+  return Number(line?.split(':')[2] ?? 0);
+}
+
+function gidOf(user: string): number {
+  const line = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${user}:`));
+  return Number(line?.split(':')[3] ?? 0);
+}

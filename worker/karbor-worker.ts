@@ -45,11 +45,16 @@ export async function connectTemporalWorker(address: string): Promise<NativeConn
  * Everything activities need, built once per worker: plugins, providers from their .conf
  * files (published to Redis so clients can list them), and the bank's collections.
  */
-export async function buildActivityDeps(config: KarborConfig, redis: Redis): Promise<ActivityDeps> {
+export async function buildActivityDeps(
+  config: KarborConfig,
+  redis: Redis,
+  env: NodeJS.ProcessEnv,
+): Promise<ActivityDeps> {
   const plugins = new PluginRegistry(
     builtInPlugins({
       dataDir: config.dataDir ?? DEFAULT_DATA_DIR,
       chunkRefs: new ChunkRefs(redis, config.bankPrefix),
+      env,
     }),
   );
   const providers = ProviderRegistry.load(config.providersDir ?? DEFAULT_PROVIDERS_DIR, plugins);
@@ -76,6 +81,8 @@ export interface KarborWorkerOptions {
   config: KarborConfig;
   connection: NativeConnection;
   redis: Redis;
+  /** The process environment, read once by the entry point (plugins look credentials up here). */
+  env: NodeJS.ProcessEnv;
   identity?: string;
   /** How long in-flight activities get to finish on shutdown before they are cancelled. */
   shutdownGraceTime?: string;
@@ -85,7 +92,7 @@ export interface KarborWorkerOptions {
 /** Builds a worker hosting every workflow and activity, wired to one Redis bank. */
 export async function createKarborWorker(opts: KarborWorkerOptions): Promise<Worker> {
   const { config, connection, redis } = opts;
-  const activities = createActivities(await buildActivityDeps(config, redis));
+  const activities = createActivities(await buildActivityDeps(config, redis, opts.env));
   return Worker.create({
     connection,
     namespace: config.namespace,

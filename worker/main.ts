@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   try {
     const connection = await connectTemporalWorker(config.temporalAddress);
     try {
-      const worker = await createKarborWorker({ config, connection, redis });
+      const worker = await createKarborWorker({ config, connection, redis, env: process.env });
       console.log(
         `karbor-worker: polling ${config.taskQueue} on ${config.temporalAddress} (namespace ${config.namespace}), bank ${config.bankPrefix} at ${redactUrl(config.redisUrl)}`,
       );

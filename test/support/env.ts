@@ -38,6 +38,10 @@ export const testEnv = {
   get workDir() {
     return need('KARBOR_TEST_WORK_DIR');
   },
+  /** The harness's PostgreSQL: superuser postgres, trust authentication on 127.0.0.1. */
+  get pgPort() {
+    return Number(need('KARBOR_TEST_PG_PORT'));
+  },
 };
 
 /** The provider in providers.d/noop.conf. */
@@ -85,7 +89,7 @@ export interface RunningWorker {
 export async function startWorker(cfg: KarborConfig): Promise<RunningWorker> {
   const redis = await connectRedis(cfg.redisUrl, 'test-worker');
   const connection: NativeConnection = await connectTemporalWorker(cfg.temporalAddress);
-  const worker = await createKarborWorker({ config: cfg, connection, redis });
+  const worker = await createKarborWorker({ config: cfg, connection, redis, env: process.env });
   const running = worker.run();
   return {
     worker,

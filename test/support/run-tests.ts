@@ -6,7 +6,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { temporalCliPath } from '../../temporal-config/dev-server';
-import { PROJECT_ROOT, startRedis, startTemporal, stopProcess } from '../../scripts/services';
+import {
+  PROJECT_ROOT,
+  startPostgres,
+  startRedis,
+  startTemporal,
+  stopProcess,
+} from '../../scripts/services';
+import type { PostgresProcess, TemporalProcess } from '../../scripts/services';
 import type { ServiceProcess } from '../../scripts/services';
 
 function findTests(dir: string): string[] {
@@ -26,9 +33,12 @@ async function main(): Promise<number> {
     (f) => filters.length === 0 || filters.some((x) => f.includes(x)),
   );
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'karbor-test-'));
+  // PostgreSQL runs as its own user (see startPostgres) and must reach its directory here.
+  fs.chmodSync(work, 0o755);
   const started: ServiceProcess[] = [];
+  let postgres: PostgresProcess | undefined;
   const stopAll = async () => {
-    await Promise.all(started.map((s) => stopProcess(s.pid, 5000)));
+    await Promise.all([...started.map((s) => stopProcess(s.pid, 5000)), postgres?.stop()]);
     fs.rmSync(work, { recursive: true, force: true });
   };
   const onSignal = (sig: NodeJS.Signals) => {
@@ -38,13 +48,19 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal);
   try {
     const cli = temporalCliPath(PROJECT_ROOT);
-    const [redis, temporal] = await Promise.all([
+    // Started side by side; whichever came up is stopped again even if another failed.
+    const [r, t, p] = await Promise.allSettled([
       startRedis({ dir: path.join(work, 'redis'), appendfsync: 'off' }),
       startTemporal({ cli, logFile: path.join(work, 'temporal.log') }),
+      startPostgres({ dir: path.join(work, 'postgres') }),
     ]);
-    started.push(redis, temporal);
+    if (r.status === 'fulfilled') started.push(r.value);
+    if (t.status === 'fulfilled') started.push(t.value);
+    if (p.status === 'fulfilled') postgres = p.value;
+    for (const s of [r, t, p]) if (s.status === 'rejected') throw s.reason;
+    const [redis, temporal, pg] = [started[0]!, started[1] as TemporalProcess, postgres!];
     process.stderr.write(
-      `test harness: redis-server on ${redis.port}, Temporal dev server on ${temporal.port} (UI ${temporal.uiPort})\n`,
+      `test harness: redis-server on ${redis.port}, Temporal dev server on ${temporal.port} (UI ${temporal.uiPort}), PostgreSQL on ${pg.port}\n`,
     );
     const child = spawn(
       process.execPath,
@@ -58,6 +74,7 @@ async function main(): Promise<number> {
           KARBOR_TEST_TEMPORAL_UI: `http://127.0.0.1:${temporal.uiPort}`,
           KARBOR_TEST_TEMPORAL_CLI: cli,
           KARBOR_TEST_WORK_DIR: work,
+          KARBOR_TEST_PG_PORT: String(pg.port),
         },
       },
     );
