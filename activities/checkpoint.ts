@@ -97,7 +97,10 @@ export function checkpointActivities(deps: CheckpointActivityDeps) {
       }
     },
 
-    async completeCheckpoint(lease: LeaseToken): Promise<void> {
+    async completeCheckpoint(lease: LeaseToken, hookless: string[] = []): Promise<void> {
+      for (const id of hookless) {
+        await checkpoints.setResourceStatus(lease.checkpointId, id, 'available', lease);
+      }
       await checkpoints.transition(lease.checkpointId, ['protecting'], 'available', { lease });
       await leases.release(lease);
     },

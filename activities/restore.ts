@@ -66,7 +66,13 @@ export function restoreActivities(deps: RestoreActivityDeps) {
       return scheduleFor(deps, doc.id, 'restore');
     },
 
-    async finishRestore(restoreId: string, ok: boolean, reason: string): Promise<void> {
+    async finishRestore(
+      restoreId: string,
+      ok: boolean,
+      reason: string,
+      hookless: string[] = [],
+    ): Promise<void> {
+      for (const id of hookless) await restores.setResourceStatus(restoreId, id, 'success');
       await restores.transition(restoreId, ok ? 'success' : 'failure', reason);
     },
   };

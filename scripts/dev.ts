@@ -11,8 +11,10 @@ import {
   isAlive,
   portAnswers,
   PROJECT_ROOT,
+  startPostgres,
   startRedis,
   startTemporal,
+  stopPostgres,
   stopProcess,
   temporalReady,
   waitUntil,
@@ -24,6 +26,7 @@ const STATE_FILE = path.join(RUN_DIR, 'dev.json');
 
 interface DevState {
   redis?: { pid: number; port: number };
+  postgres?: { port: number; dir: string };
   temporal?: { pid: number; port: number; uiPort: number };
   worker?: { pid: number };
 }
@@ -33,6 +36,12 @@ export interface DevEndpoints {
   uiUrl: string;
   redisUrl: string;
   namespace: string;
+  postgresPort: number;
+}
+
+/** Where the dev setup keeps its state, logs and data. */
+export function runDir(): string {
+  return RUN_DIR;
 }
 
 export function readState(): DevState {
@@ -65,12 +74,15 @@ async function ensureFree(p: number, what: string, envName: string): Promise<voi
 }
 
 export function endpoints(state: DevState): DevEndpoints {
-  if (!state.temporal || !state.redis) throw new Error('dev setup is not running');
+  if (!state.temporal || !state.redis || !state.postgres) {
+    throw new Error('dev setup is not running: npm run dev:up');
+  }
   return {
     temporalAddress: `127.0.0.1:${state.temporal.port}`,
     uiUrl: `http://127.0.0.1:${state.temporal.uiPort}`,
     redisUrl: `redis://127.0.0.1:${state.redis.port}`,
     namespace: devServerSettings.namespace,
+    postgresPort: state.postgres.port,
   };
 }
 
@@ -98,6 +110,20 @@ async function up(): Promise<DevEndpoints> {
     state.redis = { pid: redis.pid, port: redis.port };
     writeState(state);
     log(`started redis-server on port ${redis.port} (AOF, appendfsync everysec)`);
+  }
+
+  if (state.postgres && (await portAnswers('127.0.0.1', state.postgres.port))) {
+    log(`PostgreSQL already running on port ${state.postgres.port}`);
+  } else {
+    const p = port('KARBOR_DEV_PG_PORT', devServerSettings.postgresPort);
+    await ensureFree(p, 'PostgreSQL', 'KARBOR_DEV_PG_PORT');
+    const dir = path.join(RUN_DIR, 'postgres');
+    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+    fs.chmodSync(RUN_DIR, 0o755);
+    const pg = await startPostgres({ dir, port: p });
+    state.postgres = { port: pg.port, dir };
+    writeState(state);
+    log(`started PostgreSQL on port ${pg.port} (trust authentication on 127.0.0.1, user postgres)`);
   }
 
   if (
@@ -145,6 +171,7 @@ function startWorker(ep: DevEndpoints): number {
       TEMPORAL_ADDRESS: ep.temporalAddress,
       TEMPORAL_NAMESPACE: ep.namespace,
       REDIS_URL: ep.redisUrl,
+      KARBOR_DATA_DIR: process.env.KARBOR_DATA_DIR ?? path.join(RUN_DIR, 'data'),
     },
   });
   fs.closeSync(logFd);
@@ -184,6 +211,11 @@ async function down(): Promise<void> {
     }
     delete state[name];
   }
+  if (state.postgres) {
+    await stopPostgres(state.postgres.dir);
+    log(`stopped PostgreSQL (port ${state.postgres.port})`);
+    delete state.postgres;
+  }
   writeState(state);
 }
 
@@ -193,6 +225,7 @@ function status(): void {
     const s = state[name];
     log(`${name}: ${s && isAlive(s.pid) ? `running (pid ${s.pid})` : 'stopped'}`);
   }
+  log(`postgres: ${state.postgres ? `port ${state.postgres.port}` : 'stopped'}`);
   if (state.temporal) log(`Web UI: http://127.0.0.1:${state.temporal.uiPort}`);
 }
 

@@ -250,27 +250,17 @@ export async function startPostgres(opts: {
   port?: number;
 }): Promise<PostgresProcess> {
   const port = opts.port ?? (await freePort());
-  const bin = postgresBinDir();
   const asRoot = process.getuid?.() === 0;
-  const run = (cmd: string, args: string[]) =>
-    new Promise<void>((resolve, reject) => {
-      const argv = asRoot ? ['-u', 'postgres', '--', path.join(bin, cmd), ...args] : args;
-      const child = spawn(asRoot ? 'runuser' : path.join(bin, cmd), argv, {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let err = '';
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      child.on('error', reject);
-      child.on('exit', (code) =>
-        code === 0 ? resolve() : reject(new Error(`${cmd} failed: ${err.trim()}`)),
-      );
-    });
+  const run = pgTool;
   fs.mkdirSync(opts.dir, { recursive: true });
   const data = path.join(opts.dir, 'data');
   if (asRoot) {
     fs.chownSync(opts.dir, uidOf('postgres'), gidOf('postgres'));
   }
-  await run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+  // A directory kept from an earlier start (the dev setup) is started again as it is.
+  if (!fs.existsSync(path.join(data, 'PG_VERSION'))) {
+    await run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+  }
   await run('pg_ctl', [
     '-D',
     data,
@@ -281,12 +271,32 @@ export async function startPostgres(opts: {
     '-w',
     'start',
   ]);
-  return {
-    port,
-    dir: opts.dir,
-    user: 'postgres',
-    stop: () => run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']).catch(() => undefined),
-  };
+  return { port, dir: opts.dir, user: 'postgres', stop: () => stopPostgres(opts.dir) };
+}
+
+/** Stops a server startPostgres started in `dir` (a no-op when it is not running). */
+export async function stopPostgres(dir: string): Promise<void> {
+  await pgTool('pg_ctl', ['-D', path.join(dir, 'data'), '-m', 'fast', '-w', 'stop']).catch(
+    () => undefined,
+  );
+}
+
+/** Runs a server-side PostgreSQL tool, as `postgres` when we are root. */
+function pgTool(cmd: string, args: string[]): Promise<void> {
+  const bin = postgresBinDir();
+  const asRoot = process.getuid?.() === 0;
+  return new Promise<void>((resolve, reject) => {
+    const argv = asRoot ? ['-u', 'postgres', '--', path.join(bin, cmd), ...args] : args;
+    const child = spawn(asRoot ? 'runuser' : path.join(bin, cmd), argv, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${cmd} failed: ${err.trim()}`)),
+    );
+  });
 }
 
 function uidOf(user: string): number {

@@ -40,6 +40,16 @@ export interface HookRunOptions {
   progress: Progress;
 }
 
+/**
+ * Resources whose plugin implements none of the operation's hooks: no activity ever runs
+ * for them, so the finishing step records their status.
+ */
+export function hooklessResources(schedule: OperationSchedule): string[] {
+  return schedule.ids.filter(
+    (_id, n) => (schedule.hooks[schedule.nodeTypes[n]!] ?? []).length === 0,
+  );
+}
+
 export type HookRunOutcome =
   | { outcome: 'done' }
   | { outcome: 'failed'; reason: string }

@@ -11,7 +11,7 @@ import type { LeaseToken } from '../bank/bank';
 import { BANK_ACTIVITY, LEASE_RENEW_INTERVAL } from '../temporal-config/activity-options';
 import { newProgress } from './definitions';
 import type { ProtectInput, ProtectResult } from './definitions';
-import { describe, runHooks } from './hook-runner';
+import { describe, hooklessResources, runHooks } from './hook-runner';
 import { operationHandlers, runSettings } from './operation-start';
 
 const bank = proxyActivities<Activities>(BANK_ACTIVITY);
@@ -80,7 +80,7 @@ export async function protect(input: ProtectInput): Promise<ProtectResult> {
     return { checkpoint_id: checkpointId, status: 'error', reason: failure };
   }
   progress.phase = 'completing';
-  await bank.completeCheckpoint(lease);
+  await bank.completeCheckpoint(lease, hooklessResources(created.schedule));
   progress.phase = 'finished';
   return { checkpoint_id: checkpointId, status: 'available' };
 }

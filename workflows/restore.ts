@@ -3,7 +3,7 @@ import type { Activities } from '../activities';
 import { BANK_ACTIVITY } from '../temporal-config/activity-options';
 import { newProgress } from './definitions';
 import type { RestoreInput, RestoreResult } from './definitions';
-import { runHooks } from './hook-runner';
+import { hooklessResources, runHooks } from './hook-runner';
 import { operationHandlers, runSettings } from './operation-start';
 
 const bank = proxyActivities<Activities>(BANK_ACTIVITY);
@@ -47,7 +47,7 @@ export async function restore(input: RestoreInput): Promise<RestoreResult> {
   }
   const ok = run.outcome === 'done';
   const reason = run.outcome === 'failed' ? run.reason : '';
-  await bank.finishRestore(restoreId, ok, reason);
+  await bank.finishRestore(restoreId, ok, reason, ok ? hooklessResources(schedule) : []);
   progress.phase = ok ? 'finished' : 'failed';
   return { restore_id: restoreId, status: ok ? 'success' : 'failure', ...(ok ? {} : { reason }) };
 }

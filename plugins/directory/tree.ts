@@ -1,5 +1,6 @@
 // Directory trees in and out of a manifest: what was there (files, directories, symlinks as
 // links, modes, mtimes) and the checks that keep a restore inside its target.
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KarborError } from '../../common/errors';
@@ -97,4 +98,31 @@ export async function checkTarget(target: string, entries: TreeEntry[]): Promise
       }
     }
   }
+}
+
+/**
+ * One line per entry (type, mode, mtime to the millisecond, size, content hash, link target),
+ * so two trees are the same exactly when their fingerprints are equal.
+ */
+export function treeFingerprint(root: string): string[] {
+  const out: string[] = [];
+  const visit = (rel: string) => {
+    for (const name of fs.readdirSync(path.join(root, rel)).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      const full = path.join(root, r);
+      const st = fs.lstatSync(full);
+      const mode = (st.mode & 0o7777).toString(8);
+      const mtime = Math.floor(st.mtimeMs);
+      if (st.isSymbolicLink()) out.push(`${r} link -> ${fs.readlinkSync(full)}`);
+      else if (st.isDirectory()) {
+        out.push(`${r} dir ${mode} ${mtime}`);
+        visit(r);
+      } else {
+        const sum = createHash('sha256').update(fs.readFileSync(full)).digest('hex');
+        out.push(`${r} file ${mode} ${mtime} ${st.size} ${sum}`);
+      }
+    }
+  };
+  visit('');
+  return out;
 }

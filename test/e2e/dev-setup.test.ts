@@ -40,6 +40,7 @@ describe('the dev setup behind the main-job command', () => {
       KARBOR_DEV_REDIS_PORT: String(await freePort()),
       KARBOR_DEV_TEMPORAL_PORT: String(await freePort()),
       KARBOR_DEV_UI_PORT: String(await freePort()),
+      KARBOR_DEV_PG_PORT: String(await freePort()),
     };
     const first = await node('dev.js', ['up'], env);
     assert.equal(first.code, 0, first.stderr);
@@ -68,7 +69,7 @@ describe('the dev setup behind the main-job command', () => {
     );
   });
 
-  it('protects and restores the sample plan, printing the checkpoint and Web UI links', async () => {
+  it('protects and restores the sample application: restored tree and database equal the originals', async () => {
     const demo = await node('demo.js', [], env);
     assert.equal(demo.code, 0, demo.stderr);
     const id = demo.stdout.trim();
@@ -78,9 +79,11 @@ describe('the dev setup behind the main-job command', () => {
       demo.stderr,
       /Web UI \(HTTP 200\): http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/protect-/,
     );
+    assert.match(demo.stderr, /restore [0-9a-f-]{36}: success \(.*sample-app success.*\)/);
+    assert.match(demo.stderr, /restored tree .* equals the original: yes/);
     assert.match(
       demo.stderr,
-      /restore [0-9a-f-]{36}: success \((app-1|db-1) success, (app-1|db-1) success\)/,
+      /restored database karbor_sample_restored_[0-9a-f]{8} dumps identically to karbor_sample: yes/,
     );
   });
 

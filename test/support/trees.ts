@@ -1,5 +1,5 @@
 // Directory trees for data-path tests: made deterministic, compared exactly.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -27,29 +27,7 @@ export function makeTree(root: string, outside: string): void {
   }
 }
 
-/** Every entry under a root with type, mode, mtime, size, link target and content hash. */
-export function describeTree(root: string): string[] {
-  const out: string[] = [];
-  const visit = (rel: string) => {
-    for (const name of fs.readdirSync(path.join(root, rel)).sort()) {
-      const r = rel ? `${rel}/${name}` : name;
-      const full = path.join(root, r);
-      const st = fs.lstatSync(full);
-      const mode = (st.mode & 0o7777).toString(8);
-      const mtime = Math.floor(st.mtimeMs);
-      if (st.isSymbolicLink()) out.push(`${r} link -> ${fs.readlinkSync(full)}`);
-      else if (st.isDirectory()) {
-        out.push(`${r} dir ${mode} ${mtime}`);
-        visit(r);
-      } else {
-        const sum = createHash('sha256').update(fs.readFileSync(full)).digest('hex');
-        out.push(`${r} file ${mode} ${mtime} ${st.size} ${sum}`);
-      }
-    }
-  };
-  visit('');
-  return out;
-}
+export { treeFingerprint as describeTree } from '../../plugins/directory/tree';
 
 export function countFiles(dir: string): number {
   if (!fs.existsSync(dir)) return 0;
