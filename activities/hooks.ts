@@ -79,7 +79,7 @@ export function hookActivities(deps: HookActivityDeps) {
      * schedule lets them follow each other directly). Each hook's start, end or error goes
      * to the operation log; a failure names the hook.
      */
-    async runResourceHook(input: HookInput): Promise<void> {
+    async runResourceHook(input: HookInput): Promise<{ bytes: number }> {
       const actx = Context.current();
       const { doc, graph } = await cache.get(input.checkpointId);
       const resource = graph.nodes[input.node];
@@ -144,9 +144,11 @@ export function hookActivities(deps: HookActivityDeps) {
         });
 
       const ticker = setInterval(() => heartbeat(), AUTO_HEARTBEAT_MS);
+      let bytes = 0;
       try {
         for (const hook of input.hooks) {
           current = hook;
+          bytes += lastProgress?.bytesDone ?? 0;
           lastProgress = undefined;
           await log(hook, 'start');
           try {
@@ -171,6 +173,7 @@ export function hookActivities(deps: HookActivityDeps) {
         clearInterval(ticker);
       }
       if (input.final) await recordStatus(deps, input, resource.id, STATUS_DONE[input.operation]);
+      return { bytes: bytes + (lastProgress?.bytesDone ?? 0) };
     },
   };
 }

@@ -1,8 +1,8 @@
 import type { ProtectionService } from './protection-service';
 
 /**
- * Waits for an operation, showing one live line on a terminal (stderr):
- * phase, resources done / total, failures, what is running, elapsed time and an ETA.
+ * Waits for an operation, showing one live line on a terminal (stderr): phase, resources
+ * done / total, failures, bytes and MB/s, what is running, elapsed time and an ETA.
  * Off a terminal it shows nothing, so scripts get clean output.
  */
 export async function watchProgress<T>(
@@ -17,14 +17,25 @@ export async function watchProgress<T>(
     while (!stop) {
       try {
         const p = await svc.progress(workflowId);
+        const live = await svc.runningBytes(workflowId);
         const elapsed = (Date.now() - started) / 1000;
+        const bytes = (p.bytes ?? 0) + live.done;
+        const byteRate = bytes / Math.max(elapsed, 0.001);
         const rate = p.done / Math.max(elapsed, 0.001);
-        const eta =
-          rate > 0 && p.total > p.done ? `, ETA ${formatSeconds((p.total - p.done) / rate)}` : '';
+        // Bytes give the better estimate while a data hook with a known size runs.
+        const left =
+          live.total > live.done && byteRate > 0
+            ? (live.total - live.done) / byteRate
+            : rate > 0 && p.total > p.done
+              ? (p.total - p.done) / rate
+              : undefined;
+        const eta = left !== undefined ? `, ETA ${formatSeconds(left)}` : '';
+        const data = bytes > 0 ? `, ${formatBytes(bytes)} at ${formatBytes(byteRate)}/s` : '';
         const running = p.running.length
           ? `, running: ${p.running.slice(0, 3).join(', ')}${p.running.length > 3 ? ` +${p.running.length - 3}` : ''}`
           : '';
-        const line = `${p.phase}: ${p.done}/${p.total} resources${p.failed ? `, ${p.failed} failed` : ''}${running}, ${formatSeconds(elapsed)}${eta}`;
+        const failed = p.failed ? `, ${p.failed} failed` : '';
+        const line = `${p.phase}: ${p.done}/${p.total} resources${failed}${data}${running}, ${formatSeconds(elapsed)}${eta}`;
         process.stderr.write(`\r\x1b[2K${line.slice(0, (process.stderr.columns || 100) - 1)}`);
       } catch {
         // The run may not be queryable for a moment (starting, continuing as new).
@@ -46,4 +57,10 @@ function formatSeconds(s: number): string {
   if (s < 60) return `${s.toFixed(1)}s`;
   const m = Math.floor(s / 60);
   return `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }

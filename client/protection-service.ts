@@ -6,7 +6,7 @@ import {
   WorkflowFailedError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
-import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import type { Workflow } from '@temporalio/common';
 import type { Redis } from 'ioredis';
 import { Catalog } from '../bank/catalog';
@@ -277,6 +277,26 @@ export class ProtectionService {
   /** A running (or finished) operation's progress. */
   async progress(workflowId: string): Promise<Progress> {
     return this.temporal.workflow.getHandle(workflowId).query(progressQuery);
+  }
+
+  /**
+   * Bytes that hooks still running reported in their heartbeats (done, and total when
+   * known): with `progress().bytes` this gives a live rate.
+   */
+  async runningBytes(workflowId: string): Promise<{ done: number; total: number }> {
+    const d = await this.temporal.workflow.getHandle(workflowId).describe();
+    let done = 0;
+    let total = 0;
+    for (const a of d.raw.pendingActivities ?? []) {
+      for (const p of a.heartbeatDetails?.payloads ?? []) {
+        const v = defaultPayloadConverter.fromPayload<{ bytesDone?: number; bytesTotal?: number }>(
+          p,
+        );
+        done += v?.bytesDone ?? 0;
+        total += v?.bytesTotal ?? 0;
+      }
+    }
+    return { done, total };
   }
 
   async waitForProtect(checkpointId: string): Promise<ProtectResult> {

@@ -11,6 +11,8 @@ export interface Progress {
   failed: number;
   running: string[];
   resources: Record<string, string>;
+  /** Bytes moved by hooks that finished (running hooks report theirs in heartbeats). */
+  bytes: number;
 }
 
 /** Knobs every operation takes; defaults in temporal-config/activity-options.ts. */
@@ -95,5 +97,13 @@ export const workflowIds = {
 };
 
 export function newProgress(): Progress {
-  return { phase: 'validating', total: 0, done: 0, failed: 0, running: [], resources: {} };
+  return {
+    phase: 'validating',
+    total: 0,
+    done: 0,
+    failed: 0,
+    running: [],
+    resources: {},
+    bytes: 0,
+  };
 }

@@ -98,7 +98,11 @@ export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
         }),
       )
       .then(
-        () => finished.push({ task, followers }),
+        (result: { bytes: number } | undefined) => {
+          // Histories recorded before hooks reported bytes carry no result.
+          progress.bytes += result?.bytes ?? 0;
+          finished.push({ task, followers });
+        },
         (error: unknown) => finished.push({ task, followers, error }),
       );
   };
