@@ -2,21 +2,11 @@
 // of 10, 100 and 1,000 resources) against the ideal: the critical path (in hooks, plus the
 // create and complete steps) times one bare activity round trip measured in the same run.
 // KARBOR_BENCH_BIG=1 adds a 10,000-resource fan-out (continue-as-new in action).
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { ProtectionService } from '../client/protection-service';
-import type { KarborConfig } from '../common/config';
-import { connectRedis } from '../common/redis';
+import { Worker } from '@temporalio/worker';
 import { HookSchedule } from '../graph/hook-schedule';
-import { PROJECT_ROOT, startRedis, startTemporal, stopProcess } from '../scripts/services';
-import { temporalCliPath } from '../temporal-config/dev-server';
 import { noopPlan, shapes } from '../test/support/noop';
-import { createKarborWorker } from '../worker/karbor-worker';
-
-Runtime.install({ logger: new DefaultLogger('ERROR') });
+import { withBenchEnv } from './harness';
 
 /** Hook rounds with unlimited parallelism: the length of the longest chain of hooks. */
 function criticalPath(deps: Record<string, string[]>): number {
@@ -35,108 +25,83 @@ function criticalPath(deps: Record<string, string[]>): number {
 }
 
 async function main(): Promise<void> {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'karbor-bench-orch-'));
-  const [redisSrv, temporalSrv] = await Promise.all([
-    startRedis({ dir: path.join(work, 'redis'), appendfsync: 'off' }),
-    startTemporal({ cli: temporalCliPath(PROJECT_ROOT), logFile: path.join(work, 'temporal.log') }),
-  ]);
-  const cfg: KarborConfig = {
-    temporalAddress: `127.0.0.1:${temporalSrv.port}`,
-    namespace: 'default',
-    taskQueue: 'bench-orchestration',
-    redisUrl: `redis://127.0.0.1:${redisSrv.port}`,
-    bankPrefix: 'bench',
-    projectId: 'bench',
-    admin: false,
-  };
-  const redis = await connectRedis(cfg.redisUrl, 'bench-worker');
-  const nativeConn = await NativeConnection.connect({ address: cfg.temporalAddress });
-  const karbor = await createKarborWorker({
-    config: cfg,
-    connection: nativeConn,
-    redis,
-    env: process.env,
-  });
-  const calibration = await Worker.create({
-    connection: nativeConn,
-    taskQueue: 'bench-calibration',
-    workflowsPath: require.resolve('./calibrate-workflow'),
-    activities: { ping: async () => {} },
-  });
-  const running = Promise.all([karbor.run(), calibration.run()]);
-  const conn = await Connection.connect({ address: cfg.temporalAddress });
-  const client = new Client({ connection: conn });
-  const svc = await ProtectionService.connect(cfg);
-  try {
-    // Warm both workers up, then measure the bare round trip.
-    await client.workflow.execute('calibrate', {
-      taskQueue: 'bench-calibration',
-      workflowId: 'warm',
-      args: [20],
-    });
-    const rounds = 200;
-    const t0 = performance.now();
-    await client.workflow.execute('calibrate', {
-      taskQueue: 'bench-calibration',
-      workflowId: 'calibrate',
-      args: [rounds],
-    });
-    const rtt = (performance.now() - t0) / rounds;
-    const warm = await svc.executeOperation(
-      noopPlan(shapes.chain(3), { projectId: 'bench' }),
-      'protect',
+  await withBenchEnv('orchestration', async ({ cfg, connection, svc, alsoRun }) => {
+    alsoRun(
+      await Worker.create({
+        connection,
+        taskQueue: 'bench-calibration',
+        workflowsPath: require.resolve('./calibrate-workflow'),
+        activities: { ping: async () => {} },
+      }),
     );
-    await svc.waitForProtect(warm.checkpoint_id);
-
-    console.log(
-      `one bare activity round trip: ${rtt.toFixed(2)} ms (${rounds} sequential no-op activities)`,
-    );
-    console.log('graph              resources  hooks on critical path  wall ms  ideal ms   ratio');
-    const sizes = [10, 100, 1000];
-    const cases: [string, Record<string, string[]>][] = [];
-    for (const n of sizes) {
-      cases.push([`chain`, shapes.chain(n)]);
-      cases.push([`fan-out`, shapes.fanOut(n - 1)]);
-    }
-    cases.push(
-      ['tree 3x2', shapes.tree(3, 2)],
-      ['tree 3x4', shapes.tree(3, 4)],
-      ['tree 10x2', shapes.tree(10, 2)],
-      ['tree 3x6', shapes.tree(3, 6)],
-    );
-    if (process.env.KARBOR_BENCH_BIG === '1') cases.push(['fan-out', shapes.fanOut(9999)]);
-    for (const [name, deps] of cases) {
-      const n = Object.keys(deps).length;
-      const path = criticalPath(deps) + 2; // + createCheckpoint and completeCheckpoint
-      const start = performance.now();
-      const { checkpoint_id, workflow_id } = await svc.executeOperation(
-        noopPlan(deps, { projectId: 'bench' }),
+    const conn = await Connection.connect({ address: cfg.temporalAddress });
+    const client = new Client({ connection: conn });
+    try {
+      // Warm both workers up, then measure the bare round trip.
+      await client.workflow.execute('calibrate', {
+        taskQueue: 'bench-calibration',
+        workflowId: 'warm',
+        args: [20],
+      });
+      const rounds = 200;
+      const t0 = performance.now();
+      await client.workflow.execute('calibrate', {
+        taskQueue: 'bench-calibration',
+        workflowId: 'calibrate',
+        args: [rounds],
+      });
+      const rtt = (performance.now() - t0) / rounds;
+      const warm = await svc.executeOperation(
+        noopPlan(shapes.chain(3), { projectId: 'bench' }),
         'protect',
-        {
-          concurrency: 200,
-        },
       );
-      const result = await svc.waitForProtect(checkpoint_id);
-      const wall = performance.now() - start;
-      if (result.status !== 'available') throw new Error(`${name} ${n}: ${result.reason}`);
-      let runs = 0;
-      for await (const _ of client.workflow.list({ query: `WorkflowId="${workflow_id}"` })) runs++;
-      const ideal = path * rtt;
+      await svc.waitForProtect(warm.checkpoint_id);
+
       console.log(
-        `${name.padEnd(18)} ${String(n).padStart(9)} ${String(path).padStart(23)} ${wall.toFixed(0).padStart(8)} ${ideal.toFixed(0).padStart(9)} ${(wall / ideal).toFixed(2).padStart(7)}x${runs > 1 ? `  (${runs} runs, continue-as-new)` : ''}`,
+        `one bare activity round trip: ${rtt.toFixed(2)} ms (${rounds} sequential no-op activities)`,
       );
+      console.log(
+        'graph              resources  hooks on critical path  wall ms  ideal ms   ratio',
+      );
+      const sizes = [10, 100, 1000];
+      const cases: [string, Record<string, string[]>][] = [];
+      for (const n of sizes) {
+        cases.push([`chain`, shapes.chain(n)]);
+        cases.push([`fan-out`, shapes.fanOut(n - 1)]);
+      }
+      cases.push(
+        ['tree 3x2', shapes.tree(3, 2)],
+        ['tree 3x4', shapes.tree(3, 4)],
+        ['tree 10x2', shapes.tree(10, 2)],
+        ['tree 3x6', shapes.tree(3, 6)],
+      );
+      if (process.env.KARBOR_BENCH_BIG === '1') cases.push(['fan-out', shapes.fanOut(9999)]);
+      for (const [name, deps] of cases) {
+        const n = Object.keys(deps).length;
+        const path = criticalPath(deps) + 2; // + createCheckpoint and completeCheckpoint
+        const start = performance.now();
+        const { checkpoint_id, workflow_id } = await svc.executeOperation(
+          noopPlan(deps, { projectId: 'bench' }),
+          'protect',
+          {
+            concurrency: 200,
+          },
+        );
+        const result = await svc.waitForProtect(checkpoint_id);
+        const wall = performance.now() - start;
+        if (result.status !== 'available') throw new Error(`${name} ${n}: ${result.reason}`);
+        let runs = 0;
+        for await (const _ of client.workflow.list({ query: `WorkflowId="${workflow_id}"` }))
+          runs++;
+        const ideal = path * rtt;
+        console.log(
+          `${name.padEnd(18)} ${String(n).padStart(9)} ${String(path).padStart(23)} ${wall.toFixed(0).padStart(8)} ${ideal.toFixed(0).padStart(9)} ${(wall / ideal).toFixed(2).padStart(7)}x${runs > 1 ? `  (${runs} runs, continue-as-new)` : ''}`,
+        );
+      }
+    } finally {
+      await conn.close();
     }
-  } finally {
-    await svc.close();
-    karbor.shutdown();
-    calibration.shutdown();
-    await running;
-    await conn.close();
-    await nativeConn.close();
-    redis.disconnect();
-    await Promise.all([stopProcess(redisSrv.pid, 5000), stopProcess(temporalSrv.pid, 5000)]);
-    fs.rmSync(work, { recursive: true, force: true });
-  }
+  });
 }
 
 main().catch((err: unknown) => {
