@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { LeaseToken } from '../bank/bank';
 import type { CheckpointCollection } from '../bank/checkpoint-collection';
+import { resourceSectionName } from '../bank/keys';
 import type { OperationLog } from '../bank/operation-log';
 import type { RestoreCollection } from '../bank/restore-collection';
 import type { CheckpointDocument } from '../common/documents';
@@ -14,7 +15,6 @@ import type { HookContext, HookProgress, Operation } from '../plugins/types';
 import { parametersFor } from '../providers/parameters';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import type { PluginRegistry } from '../plugins/registry';
-import { resourceSectionName } from './resource-section';
 
 export interface HookInput {
   operation: Operation;

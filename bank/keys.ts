@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { InvalidKeyError } from '../common/errors';
 
 const KEY_CHARS = /^[A-Za-z0-9/_.\-@]+$/;
@@ -136,4 +137,21 @@ export const KEY_CEILING = '\x7f';
 /** Zero-padded so lexicographic order is time order. */
 export function tsKey(ts: number): string {
   return String(Math.floor(ts)).padStart(12, '0');
+}
+
+/**
+ * A resource's folder name in the bank. Resource ids hold characters keys cannot (`:` in
+ * `host:port/db`, `/` in paths), so type and id are base64url-encoded: the alphabet fits
+ * the bank's key characters and two resources never share a folder. Very long ids are
+ * hashed instead so keys stay short.
+ */
+export function resourceSectionName(r: { type: string; id: string }): string {
+  const raw = `${r.type}\u0000${r.id}`;
+  const encoded = Buffer.from(raw, 'utf8').toString('base64url');
+  return encoded.length <= 200 ? encoded : `h-${createHash('sha256').update(raw).digest('hex')}`;
+}
+
+/** Where a resource's protected data lives inside its checkpoint. */
+export function resourceDataPrefix(checkpointId: string, r: { type: string; id: string }): string {
+  return `/checkpoints/${checkpointId}/resources/${resourceSectionName(r)}`;
 }

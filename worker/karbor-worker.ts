@@ -10,6 +10,7 @@ import { CheckpointCollection } from '../bank/checkpoint-collection';
 import { LeaseManager } from '../bank/leases';
 import { OperationLog } from '../bank/operation-log';
 import { PlanStore } from '../bank/plan-store';
+import { RedisBank } from '../bank/redis-bank';
 import { RestoreCollection } from '../bank/restore-collection';
 import type { KarborConfig } from '../common/config';
 import { ServiceUnreachableError } from '../common/errors';
@@ -54,6 +55,7 @@ export async function buildActivityDeps(
     builtInPlugins({
       dataDir: config.dataDir ?? DEFAULT_DATA_DIR,
       chunkRefs: new ChunkRefs(redis, config.bankPrefix),
+      bank: new RedisBank(redis, config.bankPrefix),
       env,
     }),
   );

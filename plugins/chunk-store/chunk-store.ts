@@ -34,32 +34,25 @@ export class ChunkStore {
     return path.join(this.dir, hash.slice(0, 2), hash);
   }
 
-  /** Stores a chunk unless it is there already; returns its name and whether it was new. */
+  /** Stores a chunk unless it is there already, durably, at once. */
   async put(data: Buffer): Promise<{ hash: string; stored: boolean }> {
-    const hash = sha256(data);
-    const file = this.pathOf(hash);
-    if (fs.existsSync(file)) return { hash, stored: false };
-    const dir = path.dirname(file);
-    await fs.promises.mkdir(dir, { recursive: true });
-    const tmp = path.join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
-    const fh = await fs.promises.open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fs.promises.rename(tmp, file);
-    const dh = await fs.promises.open(dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
-    return { hash, stored: true };
+    const batch = this.batch();
+    const result = await batch.put(data);
+    await batch.commit();
+    return result;
   }
 
-  /** The chunk's bytes, checked against its name. */
+  /**
+   * Chunk writes that become visible together, durably: each is written to a temporary
+   * file; `commit` fsyncs them all at once, renames them into place and fsyncs their
+   * directories. A crash before `commit` leaves only temporary files, never a chunk whose
+   * name promises bytes that are not on disk.
+   */
+  batch(): ChunkBatch {
+    return new ChunkBatch(this);
+  }
+
+  /** The chunk's bytes, checked against its name. */ /** The chunk's bytes, checked against its name. */
   async get(hash: string): Promise<Buffer> {
     let data: Buffer;
     try {
@@ -73,5 +66,59 @@ export class ChunkStore {
 
   async remove(hash: string): Promise<void> {
     await fs.promises.rm(this.pathOf(hash), { force: true });
+  }
+}
+
+const SYNC_PARALLELISM = 16;
+
+export class ChunkBatch {
+  private readonly pending = new Map<string, string>();
+
+  constructor(private readonly store: ChunkStore) {}
+
+  /** Writes the chunk unless the store (or this batch) has it; `hash` when already known. */
+  async put(data: Buffer, hash = sha256(data)): Promise<{ hash: string; stored: boolean }> {
+    const file = this.store.pathOf(hash);
+    if (this.pending.has(hash) || fs.existsSync(file)) return { hash, stored: false };
+    const dir = path.dirname(file);
+    await fs.promises.mkdir(dir, { recursive: true });
+    const tmp = path.join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
+    await fs.promises.writeFile(tmp, data, { mode: 0o600 });
+    this.pending.set(hash, tmp);
+    return { hash, stored: true };
+  }
+
+  async commit(): Promise<void> {
+    const entries = [...this.pending.entries()];
+    for (let i = 0; i < entries.length; i += SYNC_PARALLELISM) {
+      await Promise.all(
+        entries.slice(i, i + SYNC_PARALLELISM).map(async ([hash, tmp]) => {
+          await syncPath(tmp);
+          await fs.promises.rename(tmp, this.store.pathOf(hash));
+        }),
+      );
+    }
+    const dirs = [...new Set(entries.map(([hash]) => path.dirname(this.store.pathOf(hash))))];
+    for (let i = 0; i < dirs.length; i += SYNC_PARALLELISM) {
+      await Promise.all(dirs.slice(i, i + SYNC_PARALLELISM).map(syncPath));
+    }
+    this.pending.clear();
+  }
+
+  /** Drops what was not committed (a failed protect). */
+  async abandon(): Promise<void> {
+    await Promise.all(
+      [...this.pending.values()].map((tmp) => fs.promises.rm(tmp, { force: true })),
+    );
+    this.pending.clear();
+  }
+}
+
+async function syncPath(p: string): Promise<void> {
+  const fh = await fs.promises.open(p, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }

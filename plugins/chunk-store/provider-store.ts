@@ -1,12 +1,17 @@
 // What data plugins share: one chunk store per provider under the data directory, with
 // reference tracking, and streaming in and out of it.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Bank } from '../../bank/bank';
 import type { ChunkRefs } from '../../bank/chunk-refs';
 import { ChunkStore } from './chunk-store';
 import { sha256 } from './chunk-store';
+import type { ChunkBatch } from './chunk-store';
 import { Chunker } from './chunker';
 
 export interface DataPluginDeps {
+  /** The bank, for plugin state outside checkpoints (e.g. the last protect of a tree). */
+  bank: Bank;
   /** KARBOR_DATA_DIR: chunk stores live under <dataDir>/<provider id>/chunks. */
   dataDir: string;
   chunkRefs: ChunkRefs;
@@ -29,9 +34,15 @@ export class ProviderChunks {
     private readonly owner: string,
   ) {
     this.store = new ChunkStore(path.join(deps.dataDir, providerId, 'chunks'));
+    this.writes = this.store.batch();
   }
 
-  /** Chunks a byte stream into the store; the owner's claim comes before each write. */
+  private readonly writes: ChunkBatch;
+
+  /**
+   * Chunks a byte stream into the store; the owner's claim comes before each write. The new
+   * chunks become durable and visible at `commit`.
+   */
   async storeStream(
     source: AsyncIterable<Buffer | string>,
     onBytes: (n: number) => void = () => {},
@@ -41,7 +52,7 @@ export class ProviderChunks {
     const save = async (chunk: Buffer) => {
       const hash = sha256(chunk);
       await this.deps.chunkRefs.claim(this.providerId, this.owner, [hash]);
-      const { stored } = await this.store.put(chunk);
+      const { stored } = await this.writes.put(chunk, hash);
       out.chunks.push(hash);
       out.bytes += chunk.length;
       if (stored) out.newBytes += chunk.length;
@@ -55,9 +66,30 @@ export class ProviderChunks {
     return out;
   }
 
+  /**
+   * Makes every chunk stored so far durable and visible. Call before recording anything
+   * (a manifest) that refers to them.
+   */
+  async commit(): Promise<void> {
+    await this.writes.commit();
+  }
+
+  async abandon(): Promise<void> {
+    await this.writes.abandon();
+  }
+
   /** The stored bytes back, chunk by chunk, each checked against its hash. */
   async *readStream(chunks: string[]): AsyncGenerator<Buffer> {
     for (const hash of chunks) yield await this.store.get(hash);
+  }
+
+  /**
+   * Reuses chunks already in the store (a file unchanged since the last protect): claims
+   * them, then checks they are all there. False when any is missing.
+   */
+  async reuse(chunks: string[]): Promise<boolean> {
+    await this.deps.chunkRefs.claim(this.providerId, this.owner, chunks);
+    return chunks.every((h) => fs.existsSync(this.store.pathOf(h)));
   }
 
   /** Drops the owner's references; removes chunks nobody else uses. Returns how many. */

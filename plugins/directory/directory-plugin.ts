@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HookFailedError } from '../../common/errors';
+import { resourceDataPrefix, resourceSectionName } from '../../bank/keys';
 import type { GraphResource } from '../../graph/resource-graph';
 import { ChunkError } from '../chunk-store/chunk-store';
 import { ProviderChunks } from '../chunk-store/provider-store';
@@ -33,6 +34,43 @@ function progress(ctx: HookContext, total: number) {
   };
 }
 
+/** Where the tree's last successful protect is remembered (outside any checkpoint). */
+function lastProtectKey(ctx: HookContext): string {
+  return `/plugin-state/directory/${ctx.providerId}/${resourceSectionName(ctx.resource)}.json`;
+}
+
+/** The manifest of the tree's last protect, if that checkpoint still exists. */
+async function parentManifest(
+  deps: DataPluginDeps,
+  ctx: HookContext,
+): Promise<Map<string, TreeEntry>> {
+  const out = new Map<string, TreeEntry>();
+  try {
+    const { checkpoint_id } = await deps.bank.getObject<{ checkpoint_id: string }>(
+      lastProtectKey(ctx),
+    );
+    const parent = await deps.bank.getObject<Manifest>(
+      `${resourceDataPrefix(checkpoint_id, ctx.resource)}/${MANIFEST}`,
+    );
+    for (const e of parent.entries) out.set(e.path, e);
+  } catch {
+    // No earlier protect, or its checkpoint is gone: every file is read.
+  }
+  return out;
+}
+
+function unchanged(now: TreeEntry, before: TreeEntry | undefined): before is TreeEntry {
+  return (
+    before !== undefined &&
+    before.type === 'file' &&
+    before.chunks !== undefined &&
+    before.size === now.size &&
+    before.mtime_ms === now.mtime_ms &&
+    before.ctime_ms === now.ctime_ms &&
+    before.ino === now.ino
+  );
+}
+
 async function protect(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   const root = ctx.resource.id;
   const st = await fs.promises.stat(root).catch(() => undefined);
@@ -41,18 +79,33 @@ async function protect(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   }
   const chunks = chunksFor(deps, ctx);
   const entries = await walk(root);
+  const parent = await parentManifest(deps, ctx);
   const total = entries.reduce((n, e) => n + (e.size ?? 0), 0);
   const onBytes = progress(ctx, total);
   let bytes = 0;
-  for (const e of entries) {
-    if (e.type !== 'file') continue;
-    const stored = await chunks.storeStream(
-      fs.createReadStream(path.join(root, e.path), { highWaterMark: 1024 * 1024 }),
-      onBytes,
-    );
-    e.chunks = stored.chunks;
-    e.size = stored.bytes;
-    bytes += stored.bytes;
+  try {
+    for (const e of entries) {
+      if (e.type !== 'file') continue;
+      const before = parent.get(e.path);
+      // Like restic's parent snapshot: a file whose size, mtime, ctime and inode did not
+      // change keeps its chunks without being read again.
+      if (unchanged(e, before) && (await chunks.reuse(before.chunks!))) {
+        e.chunks = before.chunks;
+        onBytes(e.size ?? 0);
+      } else {
+        const stored = await chunks.storeStream(
+          fs.createReadStream(path.join(root, e.path), { highWaterMark: 1024 * 1024 }),
+          onBytes,
+        );
+        e.chunks = stored.chunks;
+        e.size = stored.bytes;
+      }
+      bytes += e.size ?? 0;
+    }
+    await chunks.commit();
+  } catch (err) {
+    await chunks.abandon();
+    throw err;
   }
   const manifest: Manifest = {
     version: 1,
@@ -62,6 +115,7 @@ async function protect(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
     bytes,
   };
   await ctx.section.updateObject(MANIFEST, manifest);
+  await deps.bank.updateObject(lastProtectKey(ctx), { checkpoint_id: ctx.checkpointId });
 }
 
 async function restore(deps: DataPluginDeps, ctx: HookContext): Promise<void> {

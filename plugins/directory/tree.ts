@@ -13,6 +13,9 @@ export interface TreeEntry {
   /** Milliseconds with the fraction the filesystem keeps (microseconds survive). */
   mtime_ms: number;
   size?: number;
+  /** With size and mtime, what tells an unchanged file (its chunks are reused unread). */
+  ctime_ms?: number;
+  ino?: number;
   chunks?: string[];
   /** A symlink's target, kept as text: never followed. */
   target?: string;
@@ -48,7 +51,7 @@ export async function walk(root: string): Promise<TreeEntry[]> {
         out.push({ ...base, type: 'dir' });
         await visit(relPath);
       } else if (st.isFile()) {
-        out.push({ ...base, type: 'file', size: st.size });
+        out.push({ ...base, type: 'file', size: st.size, ctime_ms: st.ctimeMs, ino: st.ino });
       }
       // Sockets, devices and fifos are not data to protect.
     }

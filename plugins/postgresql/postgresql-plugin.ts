@@ -6,7 +6,7 @@
 // they never reach workflow history or the bank.
 import type { GraphResource } from '../../graph/resource-graph';
 import { ProviderChunks } from '../chunk-store/provider-store';
-import type { DataPluginDeps } from '../chunk-store/provider-store';
+import type { DataPluginDeps, StoredStream } from '../chunk-store/provider-store';
 import type { HookContext, ResourcePlugin } from '../types';
 import { dump, parseDatabaseId, PostgresError, psql, restore } from './pg-tools';
 import type { PgAccess, PgConnection } from './pg-tools';
@@ -54,10 +54,18 @@ async function protect(deps: PostgresPluginDeps, ctx: HookContext): Promise<void
   const conn = parseDatabaseId(ctx.resource.id);
   const a = access(deps, ctx.providerConfig);
   let done = 0;
-  const stored = await chunksFor(deps, ctx).storeStream(dump(conn, a, ctx.signal), (n) => {
-    done += n;
-    ctx.heartbeat({ bytesDone: done });
-  });
+  const chunks = chunksFor(deps, ctx);
+  let stored: StoredStream;
+  try {
+    stored = await chunks.storeStream(dump(conn, a, ctx.signal), (n) => {
+      done += n;
+      ctx.heartbeat({ bytesDone: done });
+    });
+    await chunks.commit();
+  } catch (err) {
+    await chunks.abandon();
+    throw err;
+  }
   const manifest: DumpManifest = {
     version: 1,
     format: 'custom',
