@@ -81,10 +81,11 @@ export class ChunkBatch {
     const file = this.store.pathOf(hash);
     if (this.pending.has(hash) || fs.existsSync(file)) return { hash, stored: false };
     const dir = path.dirname(file);
-    await fs.promises.mkdir(dir, { recursive: true });
     const tmp = path.join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
-    await fs.promises.writeFile(tmp, data, { mode: 0o600 });
+    // Registered before the first await, so a concurrent put of the same bytes skips.
     this.pending.set(hash, tmp);
+    await fs.promises.mkdir(dir, { recursive: true });
+    await fs.promises.writeFile(tmp, data, { mode: 0o600 });
     return { hash, stored: true };
   }
 

@@ -42,32 +42,47 @@ export class Chunker {
 
   push(data: Buffer): Buffer[] {
     const { minSize, maxSize } = this.opts;
+    const mask = this.mask;
+    const gear = GEAR;
     const out: Buffer[] = [];
     let start = 0;
     let i = 0;
-    while (i < data.length) {
+    let h = this.hash;
+    const n = data.length;
+    while (i < n) {
       const size = this.pendingSize + (i - start);
       if (size < minSize - 32) {
         // No cut can fall below the minimum, and the hash only remembers the last 32 bytes:
         // skip to 32 bytes before the minimum.
-        i += Math.min(data.length - i, minSize - 32 - size);
+        i += Math.min(n - i, minSize - 32 - size);
         continue;
       }
-      this.hash = ((this.hash << 1) + GEAR[data[i]!]!) >>> 0;
-      i++;
-      const len = size + 1;
-      if ((len >= minSize && (this.hash & this.mask) === 0) || len >= maxSize) {
+      // Scan in a tight loop (locals only) up to where a cut is due anyway.
+      const limit = Math.min(n, i + (maxSize - size));
+      const cutFrom = i + Math.max(0, minSize - size - 1);
+      let cut = -1;
+      for (; i < limit; i++) {
+        h = ((h << 1) + gear[data[i]!]!) >>> 0;
+        if ((h & mask) === 0 && i >= cutFrom) {
+          cut = i + 1;
+          break;
+        }
+      }
+      if (cut < 0 && i - start + this.pendingSize >= maxSize) cut = i;
+      if (cut >= 0) {
+        i = cut;
         this.pending.push(data.subarray(start, i));
         out.push(Buffer.concat(this.pending));
         this.pending = [];
         this.pendingSize = 0;
-        this.hash = 0;
+        h = 0;
         start = i;
       }
     }
-    if (start < data.length) {
+    this.hash = h;
+    if (start < n) {
       this.pending.push(data.subarray(start));
-      this.pendingSize += data.length - start;
+      this.pendingSize += n - start;
     }
     return out;
   }

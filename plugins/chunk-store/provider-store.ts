@@ -17,6 +17,8 @@ export interface DataPluginDeps {
   chunkRefs: ChunkRefs;
 }
 
+const WRITES_IN_FLIGHT = 8;
+
 export interface StoredStream {
   chunks: string[];
   bytes: number;
@@ -38,6 +40,8 @@ export class ProviderChunks {
   }
 
   private readonly writes: ChunkBatch;
+  /** What this attempt claimed, so a failed attempt can give it back. */
+  private readonly claimed = new Set<string>();
 
   /**
    * Chunks a byte stream into the store; the owner's claim comes before each write. The new
@@ -49,20 +53,34 @@ export class ProviderChunks {
   ): Promise<StoredStream> {
     const chunker = new Chunker();
     const out: StoredStream = { chunks: [], bytes: 0, newBytes: 0 };
+    // Claims and writes run behind the chunker, a few at a time, so reading, hashing and
+    // writing overlap; chunk order in the result is the stream's order.
+    const inflight: Promise<void>[] = [];
+    let failure: Error | undefined;
     const save = async (chunk: Buffer) => {
       const hash = sha256(chunk);
-      await this.deps.chunkRefs.claim(this.providerId, this.owner, [hash]);
-      const { stored } = await this.writes.put(chunk, hash);
       out.chunks.push(hash);
       out.bytes += chunk.length;
-      if (stored) out.newBytes += chunk.length;
-      onBytes(chunk.length);
+      this.claimed.add(hash);
+      const job = (async () => {
+        await this.deps.chunkRefs.claim(this.providerId, this.owner, [hash]);
+        const { stored } = await this.writes.put(chunk, hash);
+        if (stored) out.newBytes += chunk.length;
+        onBytes(chunk.length);
+      })().catch((err: unknown) => {
+        failure ??= err instanceof Error ? err : new Error(String(err));
+      });
+      inflight.push(job);
+      while (inflight.length >= WRITES_IN_FLIGHT) await inflight.shift();
+      if (failure) throw failure;
     };
     for await (const piece of source) {
       for (const c of chunker.push(typeof piece === 'string' ? Buffer.from(piece) : piece))
         await save(c);
     }
     for (const c of chunker.finish()) await save(c);
+    await Promise.all(inflight);
+    if (failure) throw failure;
     return out;
   }
 
@@ -74,8 +92,11 @@ export class ProviderChunks {
     await this.writes.commit();
   }
 
+  /** After a failure: drops uncommitted writes and the claims this attempt made. */
   async abandon(): Promise<void> {
     await this.writes.abandon();
+    await this.release([...this.claimed]);
+    this.claimed.clear();
   }
 
   /** The stored bytes back, chunk by chunk, each checked against its hash. */
@@ -88,6 +109,7 @@ export class ProviderChunks {
    * them, then checks they are all there. False when any is missing.
    */
   async reuse(chunks: string[]): Promise<boolean> {
+    for (const h of chunks) this.claimed.add(h);
     await this.deps.chunkRefs.claim(this.providerId, this.owner, chunks);
     return chunks.every((h) => fs.existsSync(this.store.pathOf(h)));
   }

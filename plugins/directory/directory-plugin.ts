@@ -16,6 +16,7 @@ import type { Manifest, TreeEntry } from './tree';
 
 export const DIRECTORY_TYPE = 'Karbor::Directory';
 const MANIFEST = 'manifest.json';
+const FILES_IN_FLIGHT = 4;
 
 function chunksFor(deps: DataPluginDeps, ctx: HookContext): ProviderChunks {
   // One owner per checkpoint resource: deleting the checkpoint releases exactly its uses.
@@ -83,25 +84,32 @@ async function protect(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   const total = entries.reduce((n, e) => n + (e.size ?? 0), 0);
   const onBytes = progress(ctx, total);
   let bytes = 0;
-  try {
-    for (const e of entries) {
-      if (e.type !== 'file') continue;
-      const before = parent.get(e.path);
-      // Like restic's parent snapshot: a file whose size, mtime, ctime and inode did not
-      // change keeps its chunks without being read again.
-      if (unchanged(e, before) && (await chunks.reuse(before.chunks!))) {
-        e.chunks = before.chunks;
-        onBytes(e.size ?? 0);
-      } else {
-        const stored = await chunks.storeStream(
-          fs.createReadStream(path.join(root, e.path), { highWaterMark: 1024 * 1024 }),
-          onBytes,
-        );
-        e.chunks = stored.chunks;
-        e.size = stored.bytes;
-      }
-      bytes += e.size ?? 0;
+  const files = entries.filter((e) => e.type === 'file');
+  // A few files at once: one reads or writes while another is being chunked and hashed.
+  let next = 0;
+  const protectFile = async (e: TreeEntry) => {
+    const before = parent.get(e.path);
+    // Like restic's parent snapshot: a file whose size, mtime, ctime and inode did not
+    // change keeps its chunks without being read again.
+    if (unchanged(e, before) && (await chunks.reuse(before.chunks!))) {
+      e.chunks = before.chunks;
+      onBytes(e.size ?? 0);
+    } else {
+      const stored = await chunks.storeStream(
+        fs.createReadStream(path.join(root, e.path), { highWaterMark: 1024 * 1024 }),
+        onBytes,
+      );
+      e.chunks = stored.chunks;
+      e.size = stored.bytes;
     }
+    bytes += e.size ?? 0;
+  };
+  try {
+    await Promise.all(
+      Array.from({ length: FILES_IN_FLIGHT }, async () => {
+        while (next < files.length) await protectFile(files[next++]!);
+      }),
+    );
     await chunks.commit();
   } catch (err) {
     await chunks.abandon();
