@@ -137,16 +137,23 @@ async function restore(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
 
   const chunks = chunksFor(deps, ctx);
   const onBytes = progress(ctx, manifest.bytes);
-  for (const e of manifest.entries) {
+  const ofType = (t: TreeEntry['type']) => manifest.entries.filter((e) => e.type === t);
+  for (const e of ofType('dir'))
+    await fs.promises.mkdir(path.join(target, e.path), { recursive: true });
+  const files = ofType('file');
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: FILES_IN_FLIGHT }, async () => {
+      while (next < files.length) {
+        const e = files[next++]!;
+        await writeFile(chunks, e, path.join(target, e.path), onBytes);
+      }
+    }),
+  );
+  for (const e of ofType('symlink')) {
     const dest = path.join(target, e.path);
-    if (e.type === 'dir') {
-      await fs.promises.mkdir(dest, { recursive: true });
-    } else if (e.type === 'file') {
-      await writeFile(chunks, e, dest, onBytes);
-    } else {
-      await fs.promises.rm(dest, { force: true });
-      await fs.promises.symlink(e.target ?? '', dest);
-    }
+    await fs.promises.rm(dest, { force: true });
+    await fs.promises.symlink(e.target ?? '', dest);
   }
   // Modes and times last, deepest first, so writing children does not disturb parents.
   for (const e of [...manifest.entries].reverse()) {
