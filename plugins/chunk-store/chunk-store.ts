@@ -73,6 +73,8 @@ const SYNC_PARALLELISM = 16;
 
 export class ChunkBatch {
   private readonly pending = new Map<string, string>();
+  /** Fan-out directories known to exist (one mkdir each, not one per chunk). */
+  private readonly dirs = new Set<string>();
 
   constructor(private readonly store: ChunkStore) {}
 
@@ -84,7 +86,10 @@ export class ChunkBatch {
     const tmp = path.join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
     // Registered before the first await, so a concurrent put of the same bytes skips.
     this.pending.set(hash, tmp);
-    await fs.promises.mkdir(dir, { recursive: true });
+    if (!this.dirs.has(dir)) {
+      await fs.promises.mkdir(dir, { recursive: true });
+      this.dirs.add(dir);
+    }
     await fs.promises.writeFile(tmp, data, { mode: 0o600 });
     return { hash, stored: true };
   }

@@ -48,7 +48,7 @@ export class ProviderChunks {
    * chunks become durable and visible at `commit`.
    */
   async storeStream(
-    source: AsyncIterable<Buffer | string>,
+    source: AsyncIterable<Buffer | string> | Iterable<Buffer>,
     onBytes: (n: number) => void = () => {},
   ): Promise<StoredStream> {
     const chunker = new Chunker();

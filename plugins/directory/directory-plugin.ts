@@ -17,6 +17,7 @@ import type { Manifest, TreeEntry } from './tree';
 export const DIRECTORY_TYPE = 'Karbor::Directory';
 const MANIFEST = 'manifest.json';
 const FILES_IN_FLIGHT = 4;
+const SMALL_FILE = 1024 * 1024;
 
 function chunksFor(deps: DataPluginDeps, ctx: HookContext): ProviderChunks {
   // One owner per checkpoint resource: deleting the checkpoint releases exactly its uses.
@@ -95,10 +96,13 @@ async function protect(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
       e.chunks = before.chunks;
       onBytes(e.size ?? 0);
     } else {
-      const stored = await chunks.storeStream(
-        fs.createReadStream(path.join(root, e.path), { highWaterMark: 1024 * 1024 }),
-        onBytes,
-      );
+      const file = path.join(root, e.path);
+      // Small files in one read: a stream's open/read/close per file costs more than it saves.
+      const source =
+        (e.size ?? 0) <= SMALL_FILE
+          ? [await fs.promises.readFile(file)]
+          : fs.createReadStream(file, { highWaterMark: 1024 * 1024 });
+      const stored = await chunks.storeStream(source, onBytes);
       e.chunks = stored.chunks;
       e.size = stored.bytes;
     }
