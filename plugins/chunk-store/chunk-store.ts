@@ -1,7 +1,7 @@
 // A content-addressed chunk store on the local filesystem: a chunk's name is the SHA-256 of
 // its bytes, so unchanged data is stored once however many checkpoints hold it. Writes are
 // atomic (temp file, fsync, rename, fsync of the directory); reads re-check the hash.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KarborError } from '../../common/errors';
@@ -22,6 +22,12 @@ const HASH = /^[0-9a-f]{64}$/;
 
 export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/** The same digest, computed off the main thread. */
+export async function sha256Async(data: Buffer): Promise<string> {
+  const digest = await webcrypto.subtle.digest('SHA-256', data);
+  return Buffer.from(digest).toString('hex');
 }
 
 export class ChunkStore {
@@ -60,7 +66,7 @@ export class ChunkStore {
     } catch {
       throw new ChunkError(hash, 'missing');
     }
-    if (sha256(data) !== hash) throw new ChunkError(hash, 'corrupt');
+    if ((await sha256Async(data)) !== hash) throw new ChunkError(hash, 'corrupt');
     return data;
   }
 

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { Bank } from '../../bank/bank';
 import type { ChunkRefs } from '../../bank/chunk-refs';
 import { ChunkStore } from './chunk-store';
-import { sha256 } from './chunk-store';
+import { sha256Async } from './chunk-store';
 import type { ChunkBatch } from './chunk-store';
 import { Chunker } from './chunker';
 
@@ -58,11 +58,15 @@ export class ProviderChunks {
     const inflight: Promise<void>[] = [];
     let failure: Error | undefined;
     const save = async (chunk: Buffer) => {
-      const hash = sha256(chunk);
-      out.chunks.push(hash);
+      const index = out.chunks.length;
+      out.chunks.push('');
       out.bytes += chunk.length;
-      this.claimed.add(hash);
       const job = (async () => {
+        // WebCrypto hashes on libuv's thread pool: the second core hashes while this one
+        // keeps chunking.
+        const hash = await sha256Async(chunk);
+        out.chunks[index] = hash;
+        this.claimed.add(hash);
         await this.deps.chunkRefs.claim(this.providerId, this.owner, [hash]);
         const { stored } = await this.writes.put(chunk, hash);
         if (stored) out.newBytes += chunk.length;
