@@ -9,6 +9,7 @@ import { ProtectionService } from '../client/protection-service';
 import { configFromEnv } from '../common/config';
 import type { Plan } from '../common/documents';
 import { treeFingerprint } from '../plugins/directory/tree';
+import { comparableDump } from '../plugins/postgresql/pg-tools';
 import { webUiWorkflowUrl } from '../temporal-config/dev-server';
 import { endpoints, readState, runDir } from './dev';
 
@@ -34,21 +35,6 @@ function psql(port: number, db: string, sql: string): string {
     ],
     { encoding: 'utf8' },
   );
-}
-
-/** pg_dump's plain text without the random `\restrict` guard lines newer releases add. */
-function plainDump(port: number, db: string): string {
-  const text = execFileSync(
-    'pg_dump',
-    ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', db],
-    {
-      encoding: 'utf8',
-    },
-  );
-  return text
-    .split('\n')
-    .filter((l) => !/^\\(un)?restrict /.test(l))
-    .join('\n');
 }
 
 /** The sample application's data, made once and kept between runs. */
@@ -140,9 +126,12 @@ async function main(): Promise<void> {
     const treeSame =
       restored.status === 'success' &&
       JSON.stringify(treeFingerprint(restoredDir)) === JSON.stringify(treeFingerprint(sampleDir));
+    const pg = (database: string) => ({ host: '127.0.0.1', port: ep.postgresPort, database });
+    const access = { user: 'postgres', env: process.env };
     const dbSame =
       restored.status === 'success' &&
-      plainDump(ep.postgresPort, restoredDb) === plainDump(ep.postgresPort, SAMPLE_DB);
+      (await comparableDump(pg(restoredDb), access)) ===
+        (await comparableDump(pg(SAMPLE_DB), access));
     say(`restored tree ${restoredDir} equals the original: ${treeSame ? 'yes' : 'NO'}`);
     say(
       `restored database ${restoredDb} dumps identically to ${SAMPLE_DB}: ${dbSame ? 'yes' : 'NO'}`,

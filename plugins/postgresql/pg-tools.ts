@@ -118,3 +118,27 @@ export async function restore(
   const code = await exited;
   if (code !== 0) throw new PostgresError(describeExit('pg_restore', code, err), false);
 }
+
+/**
+ * A database's plain-text dump without the random `\restrict` guard lines recent pg_dump
+ * releases add: two databases with the same contents give the same text.
+ */
+export async function comparableDump(c: PgConnection, a: PgAccess): Promise<string> {
+  const child = spawn('pg_dump', [...connArgs(c, a), '-d', c.database], {
+    env: a.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  if (code !== 0) throw new PostgresError(describeExit('pg_dump', code, err), false);
+  return out
+    .split('\n')
+    .filter((l) => !/^\\(un)?restrict /.test(l))
+    .join('\n');
+}

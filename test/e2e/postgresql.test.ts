@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { Plan } from '../../common/documents';
+import { comparableDump } from '../../plugins/postgresql/pg-tools';
 import { testEnv, useService } from '../support/env';
 import { describeTree, makeTree } from '../support/trees';
 
@@ -32,20 +33,12 @@ function sql(db: string, statement: string): string {
   );
 }
 
-/**
- * A plain-text dump: two databases with the same contents dump to the same text, but for
- * the random key of the `\restrict` guard lines recent pg_dump releases add.
- */
-function plainDump(db: string): string {
-  const text = execFileSync(
-    'pg_dump',
-    ['-h', '127.0.0.1', '-p', String(testEnv.pgPort), '-U', 'postgres', '-d', db],
-    { encoding: 'utf8' },
+/** A plain-text dump: two databases with the same contents dump to the same text. */
+function plainDump(db: string): Promise<string> {
+  return comparableDump(
+    { host: '127.0.0.1', port: testEnv.pgPort, database: db },
+    { user: 'postgres', env: process.env },
   );
-  return text
-    .split('\n')
-    .filter((l) => !/^\\(un)?restrict /.test(l))
-    .join('\n');
 }
 
 describe('Karbor::PostgreSQL::Database and Karbor::Application (real PostgreSQL)', () => {
@@ -119,7 +112,7 @@ describe('Karbor::PostgreSQL::Database and Karbor::Application (real PostgreSQL)
       sql('shop_restored', 'SELECT count(*), sum(price) FROM items').trim(),
       '5000|18753750.00',
     );
-    assert.equal(plainDump('shop_restored'), plainDump('shop'));
+    assert.equal(await plainDump('shop_restored'), await plainDump('shop'));
     assert.deepEqual(
       describeTree(path.join(testEnv.workDir, 'app-restored')),
       describeTree(tree()),
@@ -153,7 +146,7 @@ describe('Karbor::PostgreSQL::Database and Karbor::Application (real PostgreSQL)
     });
     assert.equal((await fx.svc.waitForRestore(forced.restore_id)).status, 'success');
     assert.equal(sql('shop', 'SELECT name FROM items WHERE id = 1').trim(), 'item 1');
-    assert.equal(plainDump('shop'), plainDump('shop_restored'));
+    assert.equal(await plainDump('shop'), await plainDump('shop_restored'));
   });
 
   it('never keeps credentials in the checkpoint', async () => {
