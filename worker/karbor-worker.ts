@@ -15,6 +15,7 @@ import { RestoreCollection } from '../bank/restore-collection';
 import type { KarborConfig } from '../common/config';
 import { ServiceUnreachableError } from '../common/errors';
 import { builtInPlugins } from '../plugins';
+import { ChunkerPool } from '../plugins/chunk-store/chunker-pool';
 import { PluginRegistry } from '../plugins/registry';
 import { ProviderRegistry } from '../providers/provider-registry';
 import type { ProviderDocument } from '../providers/provider-registry';
@@ -56,6 +57,7 @@ export async function buildActivityDeps(
       dataDir: config.dataDir ?? DEFAULT_DATA_DIR,
       chunkRefs: new ChunkRefs(redis, config.bankPrefix),
       bank: new RedisBank(redis, config.bankPrefix),
+      chunkerPool: new ChunkerPool(2),
       env,
     }),
   );

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Bank } from '../../bank/bank';
 import type { ChunkRefs } from '../../bank/chunk-refs';
+import type { ChunkerPool, HashedChunk } from './chunker-pool';
 import { ChunkStore } from './chunk-store';
 import { sha256Async } from './chunk-store';
 import type { ChunkBatch } from './chunk-store';
@@ -15,6 +16,8 @@ export interface DataPluginDeps {
   /** KARBOR_DATA_DIR: chunk stores live under <dataDir>/<provider id>/chunks. */
   dataDir: string;
   chunkRefs: ChunkRefs;
+  /** Threads that chunk and hash files; without it, that happens on the main thread. */
+  chunkerPool?: ChunkerPool;
 }
 
 const WRITES_IN_FLIGHT = 8;
@@ -83,6 +86,45 @@ export class ProviderChunks {
         await save(c);
     }
     for (const c of chunker.finish()) await save(c);
+    await Promise.all(inflight);
+    if (failure) throw failure;
+    return out;
+  }
+
+  /** Stores a file's bytes, chunked and hashed on a pool thread when there is one. */
+  async storeFile(file: string, onBytes: (n: number) => void = () => {}): Promise<StoredStream> {
+    const pool = this.deps.chunkerPool;
+    if (!pool) {
+      return this.storeStream(fs.createReadStream(file, { highWaterMark: 1024 * 1024 }), onBytes);
+    }
+    return this.storeHashed(pool.chunks(file), onBytes);
+  }
+
+  /** Claims and writes chunks already cut and hashed, a few at a time, in order. */
+  private async storeHashed(
+    source: AsyncIterable<HashedChunk>,
+    onBytes: (n: number) => void,
+  ): Promise<StoredStream> {
+    const out: StoredStream = { chunks: [], bytes: 0, newBytes: 0 };
+    const inflight: Promise<void>[] = [];
+    let failure: Error | undefined;
+    for await (const { hash, data } of source) {
+      out.chunks.push(hash);
+      out.bytes += data.length;
+      this.claimed.add(hash);
+      inflight.push(
+        (async () => {
+          await this.deps.chunkRefs.claim(this.providerId, this.owner, [hash]);
+          const { stored } = await this.writes.put(data, hash);
+          if (stored) out.newBytes += data.length;
+          onBytes(data.length);
+        })().catch((err: unknown) => {
+          failure ??= err instanceof Error ? err : new Error(String(err));
+        }),
+      );
+      while (inflight.length >= WRITES_IN_FLIGHT) await inflight.shift();
+      if (failure) throw failure;
+    }
     await Promise.all(inflight);
     if (failure) throw failure;
     return out;

@@ -97,12 +97,11 @@ async function protect(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
       onBytes(e.size ?? 0);
     } else {
       const file = path.join(root, e.path);
-      // Small files in one read: a stream's open/read/close per file costs more than it saves.
-      const source =
+      // Small files in one read here; large ones are chunked and hashed on a pool thread.
+      const stored =
         (e.size ?? 0) <= SMALL_FILE
-          ? [await fs.promises.readFile(file)]
-          : fs.createReadStream(file, { highWaterMark: 1024 * 1024 });
-      const stored = await chunks.storeStream(source, onBytes);
+          ? await chunks.storeStream([await fs.promises.readFile(file)], onBytes)
+          : await chunks.storeFile(file, onBytes);
       e.chunks = stored.chunks;
       e.size = stored.bytes;
     }
