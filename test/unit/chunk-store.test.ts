@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { ChunkError, ChunkStore, sha256 } from '../../plugins/chunk-store/chunk-store';
 import { Chunker } from '../../plugins/chunk-store/chunker';
+import { ChunkerPool } from '../../plugins/chunk-store/chunker-pool';
 
 function chunk(data: Buffer, pieces: number[]): Buffer[] {
   const c = new Chunker();
@@ -80,5 +81,45 @@ describe('chunk store', () => {
       (e: unknown) => e instanceof ChunkError && e.why === 'missing',
     );
     await assert.rejects(store.get('../../etc/passwd'), ChunkError);
+  });
+});
+
+describe('chunker pool (worker threads)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'karbor-pool-'));
+  const file = path.join(dir, 'data.bin');
+  const data = randomBytes(9 * 1024 * 1024);
+  fs.writeFileSync(file, data);
+
+  it('cuts and hashes a file exactly as the main-thread chunker does', async () => {
+    const pool = new ChunkerPool(2);
+    try {
+      const got: { hash: string; data: Buffer }[] = [];
+      for await (const c of pool.chunks(file)) got.push(c);
+      assert.deepEqual(
+        got.map((c) => c.hash),
+        chunk(data, []).map(sha256),
+      );
+      assert.ok(got.every((c) => sha256(c.data) === c.hash));
+      assert.ok(Buffer.concat(got.map((c) => c.data)).equals(data));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('keeps serving after a reader stops mid-file, and reports unreadable files', async () => {
+    const pool = new ChunkerPool(1);
+    try {
+      for await (const _ of pool.chunks(file)) break;
+      let n = 0;
+      for await (const _ of pool.chunks(file)) n++;
+      assert.equal(n, chunk(data, []).length);
+      await assert.rejects(async () => {
+        for await (const _ of pool.chunks(path.join(dir, 'missing'))) {
+          // nothing to read
+        }
+      }, /cannot read .*missing/);
+    } finally {
+      await pool.close();
+    }
   });
 });
