@@ -1,7 +1,6 @@
 // The main job's last step: make a sample application (a directory tree and a PostgreSQL
 // database), protect it through the client, restore it elsewhere, and show that the
 // restored tree and database equal the originals; print where to watch the runs.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -9,36 +8,15 @@ import { ProtectionService } from '../client/protection-service';
 import { configFromEnv } from '../common/config';
 import type { Plan } from '../common/documents';
 import { treeFingerprint } from '../plugins/directory/tree';
-import { comparableDump } from '../plugins/postgresql/pg-tools';
+import { comparableDump, psql } from '../plugins/postgresql/pg-tools';
 import { webUiWorkflowUrl } from '../temporal-config/dev-server';
 import { endpoints, readState, runDir } from './dev';
 
 const FS_PROVIDER = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
 const SAMPLE_DB = 'karbor_sample';
 
-function psql(port: number, db: string, sql: string): string {
-  return execFileSync(
-    'psql',
-    [
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(port),
-      '-U',
-      'postgres',
-      '-d',
-      db,
-      '-v',
-      'ON_ERROR_STOP=1',
-      '-Atc',
-      sql,
-    ],
-    { encoding: 'utf8' },
-  );
-}
-
 /** The sample application's data, made once and kept between runs. */
-function makeSample(dir: string, pgPort: number): void {
+async function makeSample(dir: string, pgPort: number): Promise<void> {
   if (!fs.existsSync(dir)) {
     fs.mkdirSync(path.join(dir, 'config'), { recursive: true });
     fs.mkdirSync(path.join(dir, 'uploads', 'empty'), { recursive: true });
@@ -51,14 +29,19 @@ function makeSample(dir: string, pgPort: number): void {
     );
     fs.symlinkSync('../config/app.ini', path.join(dir, 'uploads', 'current-config'));
   }
-  if (
-    psql(pgPort, 'postgres', `SELECT 1 FROM pg_database WHERE datname = '${SAMPLE_DB}'`).trim() !==
-    '1'
-  ) {
-    psql(pgPort, 'postgres', `CREATE DATABASE ${SAMPLE_DB}`);
-    psql(
-      pgPort,
-      SAMPLE_DB,
+  const db = { host: '127.0.0.1', port: pgPort, database: SAMPLE_DB };
+  const access = { user: 'postgres', env: process.env };
+  const exists = await psql(
+    db,
+    access,
+    `SELECT 1 FROM pg_database WHERE datname = '${SAMPLE_DB}'`,
+    'postgres',
+  );
+  if (exists.length === 0) {
+    await psql(db, access, `CREATE DATABASE ${SAMPLE_DB}`, 'postgres');
+    await psql(
+      db,
+      access,
       `CREATE TABLE orders (id serial PRIMARY KEY, customer text, total numeric(10,2));
        INSERT INTO orders (customer, total) SELECT 'customer ' || g, g * 2.5 FROM generate_series(1, 10000) g;`,
     );
@@ -74,7 +57,7 @@ async function main(): Promise<void> {
     redisUrl: ep.redisUrl,
   };
   const sampleDir = path.join(runDir(), 'sample', 'app');
-  makeSample(sampleDir, ep.postgresPort);
+  await makeSample(sampleDir, ep.postgresPort);
   const dbId = `127.0.0.1:${ep.postgresPort}/${SAMPLE_DB}`;
   const plan: Plan = {
     id: 'sample-app',

@@ -48,14 +48,17 @@ export async function psql(
   sql: string,
   database = c.database,
 ): Promise<string[]> {
-  const child = spawn(
+  const out = await output(
     'psql',
     [...connArgs(c, a), '-d', database, '-v', 'ON_ERROR_STOP=1', '-Atc', sql],
-    {
-      env: a.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    a,
   );
+  return out.split('\n').filter((l) => l !== '');
+}
+
+/** Runs a tool to completion and returns what it printed; a failure carries its stderr. */
+async function output(tool: string, args: string[], a: PgAccess): Promise<string> {
+  const child = spawn(tool, args, { env: a.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -64,8 +67,8 @@ export async function psql(
     child.on('error', reject);
     child.on('close', resolve);
   });
-  if (code !== 0) throw new PostgresError(describeExit('psql', code, err), false);
-  return out.split('\n').filter((l) => l !== '');
+  if (code !== 0) throw new PostgresError(describeExit(tool, code, err), false);
+  return out;
 }
 
 /** pg_dump -Fc of a database as a byte stream; the iterator throws if pg_dump fails. */
@@ -124,20 +127,8 @@ export async function restore(
  * releases add: two databases with the same contents give the same text.
  */
 export async function comparableDump(c: PgConnection, a: PgAccess): Promise<string> {
-  const child = spawn('pg_dump', [...connArgs(c, a), '-d', c.database], {
-    env: a.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
-  if (code !== 0) throw new PostgresError(describeExit('pg_dump', code, err), false);
-  return out
+  const text = await output('pg_dump', [...connArgs(c, a), '-d', c.database], a);
+  return text
     .split('\n')
     .filter((l) => !/^\\(un)?restrict /.test(l))
     .join('\n');
