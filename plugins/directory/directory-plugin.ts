@@ -144,15 +144,22 @@ async function restore(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   for (const e of ofType('dir'))
     await fs.promises.mkdir(path.join(target, e.path), { recursive: true });
   const files = ofType('file');
+  const written: { tmp: string; dest: string }[] = [];
   let next = 0;
-  await Promise.all(
-    Array.from({ length: FILES_IN_FLIGHT }, async () => {
-      while (next < files.length) {
-        const e = files[next++]!;
-        await writeFile(chunks, e, path.join(target, e.path), onBytes);
-      }
-    }),
-  );
+  try {
+    await Promise.all(
+      Array.from({ length: FILES_IN_FLIGHT }, async () => {
+        while (next < files.length) {
+          const e = files[next++]!;
+          written.push(await writeFile(chunks, e, path.join(target, e.path), onBytes));
+        }
+      }),
+    );
+  } catch (err) {
+    await Promise.all(written.map(({ tmp }) => fs.promises.rm(tmp, { force: true })));
+    throw err;
+  }
+  await placeFiles(written);
   for (const e of ofType('symlink')) {
     const dest = path.join(target, e.path);
     await fs.promises.rm(dest, { force: true });
@@ -173,12 +180,16 @@ async function restore(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
 }
 
 /** Writes a file beside its place and renames it in, so a failed restore leaves no half file. */
+/**
+ * Writes a file beside its place; the caller fsyncs and renames it in (`placeFiles`), so a
+ * failed restore leaves no half file under a real name.
+ */
 async function writeFile(
   chunks: ProviderChunks,
   e: TreeEntry,
   dest: string,
   onBytes: (n: number) => void,
-) {
+): Promise<{ tmp: string; dest: string }> {
   const tmp = path.join(path.dirname(dest), `.karbor-restore-${randomBytes(6).toString('hex')}`);
   const fh = await fs.promises.open(tmp, 'w', 0o600);
   try {
@@ -186,7 +197,6 @@ async function writeFile(
       await fh.write(data);
       onBytes(data.length);
     }
-    await fh.sync();
   } catch (err) {
     await fh.close();
     await fs.promises.rm(tmp, { force: true });
@@ -196,7 +206,24 @@ async function writeFile(
     throw err;
   }
   await fh.close();
-  await fs.promises.rename(tmp, dest);
+  return { tmp, dest };
+}
+
+/** fsyncs written files together (the disk batches them), then renames each into place. */
+async function placeFiles(written: { tmp: string; dest: string }[]): Promise<void> {
+  for (let i = 0; i < written.length; i += 16) {
+    await Promise.all(
+      written.slice(i, i + 16).map(async ({ tmp, dest }) => {
+        const fh = await fs.promises.open(tmp, 'r');
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await fs.promises.rename(tmp, dest);
+      }),
+    );
+  }
 }
 
 async function verify(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
