@@ -25,14 +25,13 @@ if (port) {
   const send = async (chunk: Buffer) => {
     while (credit <= 0) await new Promise<void>((r) => (wake = r));
     credit--;
-    const own =
-      chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength
-        ? chunk
-        : Buffer.from(chunk);
-    const data = own.buffer as ArrayBuffer;
+    // Transfer only memory the chunk owns alone: a small buffer may be a slice of Node's
+    // shared allocation pool, and transferring that would hand over (and detach) the pool.
+    const data = new ArrayBuffer(chunk.byteLength);
+    new Uint8Array(data).set(chunk);
     const message: ChunkMessage = {
       kind: 'chunk',
-      hash: createHash('sha256').update(own).digest('hex'),
+      hash: createHash('sha256').update(chunk).digest('hex'),
       data,
     };
     port.postMessage(message, [data]);

@@ -147,7 +147,18 @@ export class ProviderChunks {
 
   /** The stored bytes back, chunk by chunk, each checked against its hash. */
   async *readStream(chunks: string[]): AsyncGenerator<Buffer> {
-    for (const hash of chunks) yield await this.store.get(hash);
+    // The next chunk is read and checked while the caller writes this one.
+    const fetch = (i: number) => {
+      const p = this.store.get(chunks[i]!);
+      p.catch(() => {}); // surfaced when awaited below
+      return p;
+    };
+    let next = chunks.length > 0 ? fetch(0) : undefined;
+    for (let i = 0; i < chunks.length; i++) {
+      const current = next!;
+      next = i + 1 < chunks.length ? fetch(i + 1) : undefined;
+      yield await current;
+    }
   }
 
   /**

@@ -106,6 +106,29 @@ describe('chunker pool (worker threads)', () => {
     }
   });
 
+  it('hands over tiny last chunks intact (memory from the shared buffer pool)', async () => {
+    // Zeros never hit the cut mask, so chunks end at the 4 MiB maximum and the last one
+    // holds the 100 bytes left over.
+    const odd = path.join(dir, 'odd.bin');
+    const bytes = Buffer.alloc(8 * 1024 * 1024 + 100);
+    fs.writeFileSync(odd, bytes);
+    const pool = new ChunkerPool(1);
+    try {
+      for (let round = 0; round < 3; round++) {
+        const got: { hash: string; data: Buffer }[] = [];
+        for await (const c of pool.chunks(odd)) got.push(c);
+        assert.equal(got.at(-1)?.data.length, 100, 'the setup leaves a 100-byte last chunk');
+        assert.ok(
+          got.every((c) => sha256(c.data) === c.hash),
+          `round ${round}`,
+        );
+        assert.ok(Buffer.concat(got.map((c) => c.data)).equals(bytes));
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('keeps serving after a reader stops mid-file, and reports unreadable files', async () => {
     const pool = new ChunkerPool(1);
     try {
