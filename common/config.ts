@@ -13,6 +13,8 @@ export interface KarborConfig {
   admin: boolean;
   providersDir?: string;
   dataDir?: string;
+  /** KARBOR_CHUNK_THREADS: threads that move file bytes (default: one per core). */
+  chunkThreads?: number;
 }
 
 /**
@@ -31,5 +33,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): KarborConfig {
   };
   if (env.KARBOR_PROVIDERS_DIR) cfg.providersDir = env.KARBOR_PROVIDERS_DIR;
   if (env.KARBOR_DATA_DIR) cfg.dataDir = env.KARBOR_DATA_DIR;
+  const threads = Number(env.KARBOR_CHUNK_THREADS);
+  if (Number.isInteger(threads) && threads > 0) cfg.chunkThreads = threads;
   return cfg;
 }

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Redis } from 'ioredis';
@@ -15,7 +16,7 @@ import { RestoreCollection } from '../bank/restore-collection';
 import type { KarborConfig } from '../common/config';
 import { ServiceUnreachableError } from '../common/errors';
 import { builtInPlugins } from '../plugins';
-import { ChunkerPool } from '../plugins/chunk-store/chunker-pool';
+import { ChunkThreads } from '../plugins/chunk-store/chunk-threads';
 import { PluginRegistry } from '../plugins/registry';
 import { ProviderRegistry } from '../providers/provider-registry';
 import type { ProviderDocument } from '../providers/provider-registry';
@@ -57,7 +58,7 @@ export async function buildActivityDeps(
       dataDir: config.dataDir ?? DEFAULT_DATA_DIR,
       chunkRefs: new ChunkRefs(redis, config.bankPrefix),
       bank: new RedisBank(redis, config.bankPrefix),
-      chunkerPool: new ChunkerPool(2),
+      chunkThreads: new ChunkThreads(config.chunkThreads ?? availableParallelism()),
       env,
     }),
   );

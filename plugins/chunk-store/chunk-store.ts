@@ -1,10 +1,12 @@
 // A content-addressed chunk store on the local filesystem: a chunk's name is the SHA-256 of
 // its bytes, so unchanged data is stored once however many checkpoints hold it. Writes are
-// atomic (temp file, fsync, rename, fsync of the directory); reads re-check the hash.
+// atomic (temporary file, flushed to disk, renamed into place, directory flushed); reads
+// re-check the hash.
 import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KarborError } from '../../common/errors';
+import { flushToDisk } from './flush';
 
 /** Thrown when a chunk is missing or its bytes no longer hash to its name. */
 export class ChunkError extends KarborError {
@@ -30,14 +32,40 @@ export async function sha256Async(data: Buffer): Promise<string> {
   return Buffer.from(digest).toString('hex');
 }
 
+/** Where a chunk lives in a store directory (256 fan-out directories by first byte). */
+export function chunkPath(dir: string, hash: string): string {
+  if (!HASH.test(hash)) throw new ChunkError(hash, 'missing');
+  return path.join(dir, hash.slice(0, 2), hash);
+}
+
+/** A fresh temporary name beside where the chunk will live; never a chunk's name. */
+export function tempChunkPath(dir: string, hash: string): string {
+  return path.join(path.dirname(chunkPath(dir, hash)), `.tmp-${randomBytes(6).toString('hex')}`);
+}
+
+/** A chunk's bytes read synchronously (on a worker thread), checked against its name. */
+export function readChunkSync(dir: string, hash: string): Buffer {
+  let data: Buffer;
+  try {
+    data = fs.readFileSync(chunkPath(dir, hash));
+  } catch {
+    throw new ChunkError(hash, 'missing');
+  }
+  if (sha256(data) !== hash) throw new ChunkError(hash, 'corrupt');
+  return data;
+}
+
 export class ChunkStore {
   constructor(readonly dir: string) {
     fs.mkdirSync(dir, { recursive: true });
   }
 
   pathOf(hash: string): string {
-    if (!HASH.test(hash)) throw new ChunkError(hash, 'missing');
-    return path.join(this.dir, hash.slice(0, 2), hash);
+    return chunkPath(this.dir, hash);
+  }
+
+  has(hash: string): boolean {
+    return fs.existsSync(this.pathOf(hash));
   }
 
   /** Stores a chunk unless it is there already, durably, at once. */
@@ -50,7 +78,7 @@ export class ChunkStore {
 
   /**
    * Chunk writes that become visible together, durably: each is written to a temporary
-   * file; `commit` fsyncs them all at once, renames them into place and fsyncs their
+   * file; `commit` flushes them all at once, renames them into place and flushes their
    * directories. A crash before `commit` leaves only temporary files, never a chunk whose
    * name promises bytes that are not on disk.
    */
@@ -58,7 +86,7 @@ export class ChunkStore {
     return new ChunkBatch(this);
   }
 
-  /** The chunk's bytes, checked against its name. */ /** The chunk's bytes, checked against its name. */
+  /** The chunk's bytes, checked against its name. */
   async get(hash: string): Promise<Buffer> {
     let data: Buffer;
     try {
@@ -75,45 +103,57 @@ export class ChunkStore {
   }
 }
 
-const SYNC_PARALLELISM = 16;
+const RENAME_PARALLELISM = 16;
 
 export class ChunkBatch {
+  /** hash → the temporary file its bytes go to, until `commit` renames it into place. */
   private readonly pending = new Map<string, string>();
   /** Fan-out directories known to exist (one mkdir each, not one per chunk). */
   private readonly dirs = new Set<string>();
 
   constructor(private readonly store: ChunkStore) {}
 
+  /**
+   * Where the caller must write this chunk (a temporary file, whose fan-out directory may
+   * not exist yet), or undefined when the store or this batch has it already. Claim the
+   * chunk first, so no delete removes it between this check and the commit.
+   */
+  reserve(hash: string): string | undefined {
+    if (this.pending.has(hash) || this.store.has(hash)) return undefined;
+    const tmp = tempChunkPath(this.store.dir, hash);
+    this.pending.set(hash, tmp);
+    return tmp;
+  }
+
   /** Writes the chunk unless the store (or this batch) has it; `hash` when already known. */
   async put(data: Buffer, hash = sha256(data)): Promise<{ hash: string; stored: boolean }> {
-    const file = this.store.pathOf(hash);
-    if (this.pending.has(hash) || fs.existsSync(file)) return { hash, stored: false };
-    const dir = path.dirname(file);
-    const tmp = path.join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
-    // Registered before the first await, so a concurrent put of the same bytes skips.
-    this.pending.set(hash, tmp);
+    const tmp = this.reserve(hash);
+    if (tmp === undefined) return { hash, stored: false };
+    const dir = path.dirname(tmp);
     if (!this.dirs.has(dir)) {
       await fs.promises.mkdir(dir, { recursive: true });
       this.dirs.add(dir);
     }
-    await fs.promises.writeFile(tmp, data, { mode: 0o600 });
+    await fs.promises.writeFile(tmp, data, { mode: 0o600, flag: 'wx' });
     return { hash, stored: true };
   }
 
   async commit(): Promise<void> {
     const entries = [...this.pending.entries()];
-    for (let i = 0; i < entries.length; i += SYNC_PARALLELISM) {
+    await flushToDisk(
+      this.store.dir,
+      entries.map(([, tmp]) => tmp),
+    );
+    for (let i = 0; i < entries.length; i += RENAME_PARALLELISM) {
       await Promise.all(
-        entries.slice(i, i + SYNC_PARALLELISM).map(async ([hash, tmp]) => {
-          await syncPath(tmp);
-          await fs.promises.rename(tmp, this.store.pathOf(hash));
-        }),
+        entries
+          .slice(i, i + RENAME_PARALLELISM)
+          .map(([hash, tmp]) => fs.promises.rename(tmp, this.store.pathOf(hash))),
       );
     }
-    const dirs = [...new Set(entries.map(([hash]) => path.dirname(this.store.pathOf(hash))))];
-    for (let i = 0; i < dirs.length; i += SYNC_PARALLELISM) {
-      await Promise.all(dirs.slice(i, i + SYNC_PARALLELISM).map(syncPath));
-    }
+    await flushToDisk(this.store.dir, [
+      ...new Set(entries.map(([hash]) => path.dirname(this.store.pathOf(hash)))),
+    ]);
     this.pending.clear();
   }
 
@@ -123,14 +163,5 @@ export class ChunkBatch {
       [...this.pending.values()].map((tmp) => fs.promises.rm(tmp, { force: true })),
     );
     this.pending.clear();
-  }
-}
-
-async function syncPath(p: string): Promise<void> {
-  const fh = await fs.promises.open(p, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }

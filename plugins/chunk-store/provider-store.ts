@@ -1,14 +1,15 @@
 // What data plugins share: one chunk store per provider under the data directory, with
 // reference tracking, and streaming in and out of it.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Bank } from '../../bank/bank';
 import type { ChunkRefs } from '../../bank/chunk-refs';
-import type { ChunkerPool, HashedChunk } from './chunker-pool';
 import { ChunkStore } from './chunk-store';
 import { sha256Async } from './chunk-store';
 import type { ChunkBatch } from './chunk-store';
 import { Chunker } from './chunker';
+import type { ChunkThreads } from './chunk-threads';
+import { DamagedChunkError } from './chunk-threads';
+import type { Damage, Job } from './thread-protocol';
 
 export interface DataPluginDeps {
   /** The bank, for plugin state outside checkpoints (e.g. the last protect of a tree). */
@@ -16,11 +17,46 @@ export interface DataPluginDeps {
   /** KARBOR_DATA_DIR: chunk stores live under <dataDir>/<provider id>/chunks. */
   dataDir: string;
   chunkRefs: ChunkRefs;
-  /** Threads that chunk and hash files; without it, that happens on the main thread. */
-  chunkerPool?: ChunkerPool;
+  /** Threads that move file bytes into and out of the stores. */
+  chunkThreads: ChunkThreads;
 }
 
 const WRITES_IN_FLIGHT = 8;
+/** Files handed to a thread together, up to about this many bytes (one job each). */
+const JOB_BYTES = 16 * 1024 * 1024;
+const JOB_FILES = 256;
+/** Chunks a verify job reads. */
+const CHECK_JOB_CHUNKS = 64;
+
+/** A file a restore could not write: its chunk is missing or corrupt. */
+export class DamagedFileError extends Error {
+  constructor(
+    /** Index into the files given to `restoreFiles`. */
+    readonly file: number,
+    readonly hash: string,
+    readonly why: 'missing' | 'corrupt',
+  ) {
+    super(`chunk ${hash} is ${why}`);
+  }
+}
+
+/** Consecutive items in groups of at most `maxItems` and `maxBytes` (unless one is bigger). */
+function groups<T>(items: T[], bytes: (t: T) => number, maxBytes: number, maxItems: number) {
+  const out: { start: number; items: T[] }[] = [];
+  let current: { start: number; items: T[] } | undefined;
+  let size = 0;
+  items.forEach((item, i) => {
+    const b = bytes(item);
+    if (!current || size + b > maxBytes || current.items.length >= maxItems) {
+      current = { start: i, items: [] };
+      out.push(current);
+      size = 0;
+    }
+    current.items.push(item);
+    size += b;
+  });
+  return out;
+}
 
 export interface StoredStream {
   chunks: string[];
@@ -91,43 +127,93 @@ export class ProviderChunks {
     return out;
   }
 
-  /** Stores a file's bytes, chunked and hashed on a pool thread when there is one. */
-  async storeFile(file: string, onBytes: (n: number) => void = () => {}): Promise<StoredStream> {
-    const pool = this.deps.chunkerPool;
-    if (!pool) {
-      return this.storeStream(fs.createReadStream(file, { highWaterMark: 1024 * 1024 }), onBytes);
-    }
-    return this.storeHashed(pool.chunks(file), onBytes);
+  /**
+   * Stores whole files on the chunk threads: they read, cut, hash and write; this thread
+   * claims each chunk before telling a thread to write it. Results are in `files`' order.
+   */
+  async storeFiles(
+    files: { path: string; size: number }[],
+    onBytes: (n: number) => void = () => {},
+    signal?: AbortSignal,
+  ): Promise<StoredStream[]> {
+    const out: StoredStream[] = files.map(() => ({ chunks: [], bytes: 0, newBytes: 0 }));
+    const jobs = groups(files, (f) => f.size, JOB_BYTES, JOB_FILES);
+    await this.deps.chunkThreads.runAll(
+      jobs.map(
+        ({ items }): Job => ({
+          kind: 'store',
+          storeDir: this.store.dir,
+          files: items.map((f) => f.path),
+        }),
+      ),
+      (j) => ({
+        cut: async (chunks) => {
+          const hashes = [...new Set(chunks.map((c) => c.hash))];
+          for (const h of hashes) this.claimed.add(h);
+          await this.deps.chunkRefs.claim(this.providerId, this.owner, hashes);
+          // A thread sends one file's chunks in order, and waits for each answer.
+          return chunks.map(({ file, hash, size }) => {
+            const stored = out[jobs[j]!.start + file]!;
+            stored.chunks.push(hash);
+            stored.bytes += size;
+            const tmp = this.writes.reserve(hash);
+            if (tmp !== undefined) stored.newBytes += size;
+            onBytes(size);
+            return tmp ?? null;
+          });
+        },
+      }),
+      signal,
+    );
+    return out;
   }
 
-  /** Claims and writes chunks already cut and hashed, a few at a time, in order. */
-  private async storeHashed(
-    source: AsyncIterable<HashedChunk>,
-    onBytes: (n: number) => void,
-  ): Promise<StoredStream> {
-    const out: StoredStream = { chunks: [], bytes: 0, newBytes: 0 };
-    const inflight: Promise<void>[] = [];
-    let failure: Error | undefined;
-    for await (const { hash, data } of source) {
-      out.chunks.push(hash);
-      out.bytes += data.length;
-      this.claimed.add(hash);
-      inflight.push(
-        (async () => {
-          await this.deps.chunkRefs.claim(this.providerId, this.owner, [hash]);
-          const { stored } = await this.writes.put(data, hash);
-          if (stored) out.newBytes += data.length;
-          onBytes(data.length);
-        })().catch((err: unknown) => {
-          failure ??= err instanceof Error ? err : new Error(String(err));
-        }),
+  /**
+   * Writes files from their chunks on the chunk threads, each to its `tmp` name, checking
+   * every chunk's hash. A damaged chunk throws DamagedFileError naming the file.
+   */
+  async restoreFiles(
+    files: { tmp: string; chunks: string[]; size: number }[],
+    onBytes: (n: number) => void = () => {},
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const jobs = groups(files, (f) => f.size, JOB_BYTES, JOB_FILES);
+    try {
+      await this.deps.chunkThreads.runAll(
+        jobs.map(
+          ({ items }): Job => ({
+            kind: 'restore',
+            storeDir: this.store.dir,
+            files: items.map(({ tmp, chunks }) => ({ tmp, chunks })),
+          }),
+        ),
+        () => ({ progress: onBytes }),
+        signal,
       );
-      while (inflight.length >= WRITES_IN_FLIGHT) await inflight.shift();
-      if (failure) throw failure;
+    } catch (err) {
+      if (!(err instanceof DamagedChunkError)) throw err;
+      const { index, hash, why } = err.damage;
+      throw new DamagedFileError(jobs[err.job]!.start + index, hash, why);
     }
-    await Promise.all(inflight);
-    if (failure) throw failure;
-    return out;
+  }
+
+  /** Reads every chunk on the chunk threads; the missing or corrupt ones, by index. */
+  async checkChunks(
+    chunks: string[],
+    onBytes: (n: number) => void = () => {},
+    signal?: AbortSignal,
+  ): Promise<Damage[]> {
+    const found: Damage[] = [];
+    const jobs = groups(chunks, () => 1, CHECK_JOB_CHUNKS, CHECK_JOB_CHUNKS);
+    await this.deps.chunkThreads.runAll(
+      jobs.map(({ items }): Job => ({ kind: 'check', storeDir: this.store.dir, chunks: items })),
+      (j) => ({
+        progress: onBytes,
+        damaged: (d) => found.push({ ...d, index: jobs[j]!.start + d.index }),
+      }),
+      signal,
+    );
+    return found.sort((a, b) => a.index - b.index);
   }
 
   /**
@@ -162,13 +248,16 @@ export class ProviderChunks {
   }
 
   /**
-   * Reuses chunks already in the store (a file unchanged since the last protect): claims
-   * them, then checks they are all there. False when any is missing.
+   * Reuses chunks already in the store (files unchanged since the last protect): claims
+   * them all, gives back the claims on any that are gone, and tells which are there.
    */
-  async reuse(chunks: string[]): Promise<boolean> {
-    for (const h of chunks) this.claimed.add(h);
-    await this.deps.chunkRefs.claim(this.providerId, this.owner, chunks);
-    return chunks.every((h) => fs.existsSync(this.store.pathOf(h)));
+  async reuse(chunks: string[]): Promise<(hash: string) => boolean> {
+    const unique = [...new Set(chunks)];
+    for (const h of unique) this.claimed.add(h);
+    await this.deps.chunkRefs.claim(this.providerId, this.owner, unique);
+    const missing = new Set(unique.filter((h) => !this.store.has(h)));
+    if (missing.size > 0) await this.release([...missing]);
+    return (hash) => !missing.has(hash);
   }
 
   /** Drops the owner's references; removes chunks nobody else uses. Returns how many. */

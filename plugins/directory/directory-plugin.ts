@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import { HookFailedError } from '../../common/errors';
 import { resourceDataPrefix, resourceSectionName } from '../../bank/keys';
 import type { GraphResource } from '../../graph/resource-graph';
-import { ChunkError } from '../chunk-store/chunk-store';
-import { ProviderChunks } from '../chunk-store/provider-store';
+import { flushToDisk } from '../chunk-store/flush';
+import { DamagedFileError, ProviderChunks } from '../chunk-store/provider-store';
 import type { DataPluginDeps } from '../chunk-store/provider-store';
 import type { HookContext, ResourcePlugin } from '../types';
 import { checkEntryPath, checkTarget, TreeError, walk } from './tree';
@@ -16,8 +16,8 @@ import type { Manifest, TreeEntry } from './tree';
 
 export const DIRECTORY_TYPE = 'Karbor::Directory';
 const MANIFEST = 'manifest.json';
-const FILES_IN_FLIGHT = 4;
-const SMALL_FILE = 1024 * 1024;
+/** Renames and metadata updates issued together. */
+const RENAMES_IN_FLIGHT = 16;
 
 function chunksFor(deps: DataPluginDeps, ctx: HookContext): ProviderChunks {
   // One owner per checkpoint resource: deleting the checkpoint releases exactly its uses.
@@ -84,45 +84,42 @@ async function protect(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   const parent = await parentManifest(deps, ctx);
   const total = entries.reduce((n, e) => n + (e.size ?? 0), 0);
   const onBytes = progress(ctx, total);
-  let bytes = 0;
   const files = entries.filter((e) => e.type === 'file');
-  // A few files at once: one reads or writes while another is being chunked and hashed.
-  let next = 0;
-  const protectFile = async (e: TreeEntry) => {
-    const before = parent.get(e.path);
-    // Like restic's parent snapshot: a file whose size, mtime, ctime and inode did not
-    // change keeps its chunks without being read again.
-    if (unchanged(e, before) && (await chunks.reuse(before.chunks!))) {
-      e.chunks = before.chunks;
-      onBytes(e.size ?? 0);
-    } else {
-      const file = path.join(root, e.path);
-      // Small files in one read here; large ones are chunked and hashed on a pool thread.
-      const stored =
-        (e.size ?? 0) <= SMALL_FILE
-          ? await chunks.storeStream([await fs.promises.readFile(file)], onBytes)
-          : await chunks.storeFile(file, onBytes);
-      e.chunks = stored.chunks;
-      e.size = stored.bytes;
-    }
-    bytes += e.size ?? 0;
-  };
   try {
-    await Promise.all(
-      Array.from({ length: FILES_IN_FLIGHT }, async () => {
-        while (next < files.length) await protectFile(files[next++]!);
-      }),
+    // Like restic's parent snapshot: a file whose size, mtime, ctime and inode did not
+    // change keeps its chunks without being read again (when they are all still there).
+    const kept = files.filter((e) => unchanged(e, parent.get(e.path)));
+    const present = await chunks.reuse(kept.flatMap((e) => parent.get(e.path)!.chunks!));
+    const toRead: TreeEntry[] = [];
+    for (const e of files) {
+      const before = parent.get(e.path);
+      if (unchanged(e, before) && before.chunks!.every(present)) {
+        e.chunks = before.chunks;
+        onBytes(e.size ?? 0);
+      } else {
+        toRead.push(e);
+      }
+    }
+    const stored = await chunks.storeFiles(
+      toRead.map((e) => ({ path: path.join(root, e.path), size: e.size ?? 0 })),
+      onBytes,
+      ctx.signal,
     );
+    toRead.forEach((e, i) => {
+      e.chunks = stored[i]!.chunks;
+      e.size = stored[i]!.bytes;
+    });
     await chunks.commit();
   } catch (err) {
     await chunks.abandon();
     throw err;
   }
+  const bytes = files.reduce((n, e) => n + (e.size ?? 0), 0);
   const manifest: Manifest = {
     version: 1,
     root,
     entries,
-    files: entries.filter((e) => e.type === 'file').length,
+    files: files.length,
     bytes,
   };
   await ctx.section.updateObject(MANIFEST, manifest);
@@ -143,86 +140,65 @@ async function restore(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   const ofType = (t: TreeEntry['type']) => manifest.entries.filter((e) => e.type === t);
   for (const e of ofType('dir'))
     await fs.promises.mkdir(path.join(target, e.path), { recursive: true });
-  const files = ofType('file');
-  const written: { tmp: string; dest: string }[] = [];
-  let next = 0;
+  const files = ofType('file').map((e) => ({
+    entry: e,
+    dest: path.join(target, e.path),
+    tmp: path.join(
+      target,
+      path.dirname(e.path),
+      `.karbor-restore-${randomBytes(6).toString('hex')}`,
+    ),
+  }));
   try {
-    await Promise.all(
-      Array.from({ length: FILES_IN_FLIGHT }, async () => {
-        while (next < files.length) {
-          const e = files[next++]!;
-          written.push(await writeFile(chunks, e, path.join(target, e.path), onBytes));
-        }
-      }),
+    // Written beside their places, flushed together, then renamed in: a failed restore
+    // leaves no half-written file under a real name.
+    await chunks.restoreFiles(
+      files.map(({ entry, tmp }) => ({ tmp, chunks: entry.chunks ?? [], size: entry.size ?? 0 })),
+      onBytes,
+      ctx.signal,
+    );
+    await flushToDisk(
+      target,
+      files.map((f) => f.tmp),
     );
   } catch (err) {
-    await Promise.all(written.map(({ tmp }) => fs.promises.rm(tmp, { force: true })));
+    await Promise.all(files.map(({ tmp }) => fs.promises.rm(tmp, { force: true })));
+    if (err instanceof DamagedFileError) {
+      throw new HookFailedError(
+        `file ${files[err.file]!.entry.path}: chunk ${err.hash} is ${err.why}`,
+        true,
+      );
+    }
     throw err;
   }
-  await placeFiles(written);
+  for (let i = 0; i < files.length; i += RENAMES_IN_FLIGHT) {
+    await Promise.all(
+      files.slice(i, i + RENAMES_IN_FLIGHT).map(({ tmp, dest }) => fs.promises.rename(tmp, dest)),
+    );
+  }
   for (const e of ofType('symlink')) {
     const dest = path.join(target, e.path);
     await fs.promises.rm(dest, { force: true });
     await fs.promises.symlink(e.target ?? '', dest);
   }
-  // Modes and times last, deepest first, so writing children does not disturb parents.
-  for (const e of [...manifest.entries].reverse()) {
-    const dest = path.join(target, e.path);
-    // Seconds as a float keep sub-millisecond precision that a Date would drop.
-    const when = e.mtime_ms / 1000;
-    if (e.type === 'symlink') {
-      await fs.promises.lutimes(dest, when, when);
-    } else {
-      await fs.promises.chmod(dest, e.mode);
-      await fs.promises.utimes(dest, when, when);
-    }
+  // Modes and times last: files and links a few at a time, then directories deepest first,
+  // so nothing written afterwards disturbs a parent's mtime.
+  const others = manifest.entries.filter((e) => e.type !== 'dir');
+  for (let i = 0; i < others.length; i += RENAMES_IN_FLIGHT) {
+    await Promise.all(others.slice(i, i + RENAMES_IN_FLIGHT).map((e) => setMeta(target, e)));
   }
+  for (const e of ofType('dir').reverse()) await setMeta(target, e);
 }
 
-/** Writes a file beside its place and renames it in, so a failed restore leaves no half file. */
-/**
- * Writes a file beside its place; the caller fsyncs and renames it in (`placeFiles`), so a
- * failed restore leaves no half file under a real name.
- */
-async function writeFile(
-  chunks: ProviderChunks,
-  e: TreeEntry,
-  dest: string,
-  onBytes: (n: number) => void,
-): Promise<{ tmp: string; dest: string }> {
-  const tmp = path.join(path.dirname(dest), `.karbor-restore-${randomBytes(6).toString('hex')}`);
-  const fh = await fs.promises.open(tmp, 'w', 0o600);
-  try {
-    for await (const data of chunks.readStream(e.chunks ?? [])) {
-      await fh.write(data);
-      onBytes(data.length);
-    }
-  } catch (err) {
-    await fh.close();
-    await fs.promises.rm(tmp, { force: true });
-    if (err instanceof ChunkError) {
-      throw new HookFailedError(`file ${e.path}: chunk ${err.hash} is ${err.why}`, true);
-    }
-    throw err;
-  }
-  await fh.close();
-  return { tmp, dest };
-}
-
-/** fsyncs written files together (the disk batches them), then renames each into place. */
-async function placeFiles(written: { tmp: string; dest: string }[]): Promise<void> {
-  for (let i = 0; i < written.length; i += 16) {
-    await Promise.all(
-      written.slice(i, i + 16).map(async ({ tmp, dest }) => {
-        const fh = await fs.promises.open(tmp, 'r');
-        try {
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-        await fs.promises.rename(tmp, dest);
-      }),
-    );
+async function setMeta(target: string, e: TreeEntry): Promise<void> {
+  const dest = path.join(target, e.path);
+  // Seconds as a float keep sub-millisecond precision that a Date would drop.
+  const when = e.mtime_ms / 1000;
+  if (e.type === 'symlink') {
+    await fs.promises.lutimes(dest, when, when);
+  } else {
+    await fs.promises.chmod(dest, e.mode);
+    await fs.promises.utimes(dest, when, when);
   }
 }
 
@@ -230,17 +206,11 @@ async function verify(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   const manifest = await ctx.section.getObject<Manifest>(MANIFEST);
   const chunks = chunksFor(deps, ctx);
   const onBytes = progress(ctx, manifest.bytes);
-  const problems: string[] = [];
-  for (const e of manifest.entries) {
-    for (const hash of e.chunks ?? []) {
-      try {
-        onBytes((await chunks.store.get(hash)).length);
-      } catch (err) {
-        if (!(err instanceof ChunkError)) throw err;
-        problems.push(`file ${e.path}: chunk ${hash} is ${err.why}`);
-      }
-    }
-  }
+  const files = manifest.entries.filter((e) => e.chunks && e.chunks.length > 0);
+  const all = files.flatMap((e) => e.chunks!);
+  const owner = files.flatMap((e) => e.chunks!.map(() => e.path));
+  const damaged = await chunks.checkChunks(all, onBytes, ctx.signal);
+  const problems = damaged.map((d) => `file ${owner[d.index]}: chunk ${d.hash} is ${d.why}`);
   if (problems.length > 0) {
     throw new HookFailedError(
       `${problems.length} damaged chunk(s): ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? '; …' : ''}`,

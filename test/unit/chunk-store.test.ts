@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { ChunkError, ChunkStore, sha256 } from '../../plugins/chunk-store/chunk-store';
 import { Chunker } from '../../plugins/chunk-store/chunker';
-import { ChunkerPool } from '../../plugins/chunk-store/chunker-pool';
+import { ChunkThreads, DamagedChunkError } from '../../plugins/chunk-store/chunk-threads';
+import type { CutChunk } from '../../plugins/chunk-store/thread-protocol';
 
 function chunk(data: Buffer, pieces: number[]): Buffer[] {
   const c = new Chunker();
@@ -84,65 +85,152 @@ describe('chunk store', () => {
   });
 });
 
-describe('chunker pool (worker threads)', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'karbor-pool-'));
+describe('chunk threads', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'karbor-threads-'));
   const file = path.join(dir, 'data.bin');
   const data = randomBytes(9 * 1024 * 1024);
   fs.writeFileSync(file, data);
 
-  it('cuts and hashes a file exactly as the main-thread chunker does', async () => {
-    const pool = new ChunkerPool(2);
+  /** Stores files through the threads into a fresh store; the cuts as the threads sent them. */
+  async function storeThrough(threads: ChunkThreads, files: string[], signal?: AbortSignal) {
+    const store = new ChunkStore(fs.mkdtempSync(path.join(dir, 'store-')));
+    const batch = store.batch();
+    const cuts: CutChunk[] = [];
+    await threads.run(
+      { kind: 'store', storeDir: store.dir, files },
+      {
+        cut: (chunks) => {
+          cuts.push(...chunks);
+          return Promise.resolve(chunks.map((c) => batch.reserve(c.hash) ?? null));
+        },
+      },
+      signal,
+    );
+    await batch.commit();
+    return { store, cuts };
+  }
+
+  it('cuts, hashes and writes files exactly as the main-thread chunker does', async () => {
+    const threads = new ChunkThreads(2);
     try {
-      const got: { hash: string; data: Buffer }[] = [];
-      for await (const c of pool.chunks(file)) got.push(c);
+      const twin = path.join(dir, 'twin.bin');
+      fs.copyFileSync(file, twin);
+      const { store, cuts } = await storeThrough(threads, [file, twin]);
+      const expected = chunk(data, []).map(sha256);
       assert.deepEqual(
-        got.map((c) => c.hash),
-        chunk(data, []).map(sha256),
+        cuts.filter((c) => c.file === 0).map((c) => c.hash),
+        expected,
       );
-      assert.ok(got.every((c) => sha256(c.data) === c.hash));
-      assert.ok(Buffer.concat(got.map((c) => c.data)).equals(data));
+      assert.deepEqual(
+        cuts.filter((c) => c.file === 1).map((c) => c.hash),
+        expected,
+      );
+      const back = await Promise.all(expected.map((h) => store.get(h)));
+      assert.ok(Buffer.concat(back).equals(data));
+      // The twin's chunks were reserved by the first file: written once.
+      assert.equal(
+        fs.readdirSync(store.dir).flatMap((d) => fs.readdirSync(path.join(store.dir, d))).length,
+        new Set(expected).size,
+      );
     } finally {
-      await pool.close();
+      await threads.close();
     }
   });
 
-  it('hands over tiny last chunks intact (memory from the shared buffer pool)', async () => {
+  it('writes tiny last chunks intact', async () => {
     // Zeros never hit the cut mask, so chunks end at the 4 MiB maximum and the last one
     // holds the 100 bytes left over.
     const odd = path.join(dir, 'odd.bin');
     const bytes = Buffer.alloc(8 * 1024 * 1024 + 100);
     fs.writeFileSync(odd, bytes);
-    const pool = new ChunkerPool(1);
+    const threads = new ChunkThreads(1);
     try {
-      for (let round = 0; round < 3; round++) {
-        const got: { hash: string; data: Buffer }[] = [];
-        for await (const c of pool.chunks(odd)) got.push(c);
-        assert.equal(got.at(-1)?.data.length, 100, 'the setup leaves a 100-byte last chunk');
-        assert.ok(
-          got.every((c) => sha256(c.data) === c.hash),
-          `round ${round}`,
-        );
-        assert.ok(Buffer.concat(got.map((c) => c.data)).equals(bytes));
-      }
+      const { store, cuts } = await storeThrough(threads, [odd]);
+      assert.equal(cuts.at(-1)?.size, 100, 'the setup leaves a 100-byte last chunk');
+      const back = await Promise.all(cuts.map((c) => store.get(c.hash)));
+      assert.ok(Buffer.concat(back).equals(bytes));
     } finally {
-      await pool.close();
+      await threads.close();
     }
   });
 
-  it('keeps serving after a reader stops mid-file, and reports unreadable files', async () => {
-    const pool = new ChunkerPool(1);
+  it('keeps serving after a job is stopped mid-way, and reports unreadable files', async () => {
+    const threads = new ChunkThreads(1);
     try {
-      for await (const _ of pool.chunks(file)) break;
-      let n = 0;
-      for await (const _ of pool.chunks(file)) n++;
-      assert.equal(n, chunk(data, []).length);
-      await assert.rejects(async () => {
-        for await (const _ of pool.chunks(path.join(dir, 'missing'))) {
-          // nothing to read
-        }
-      }, /cannot read .*missing/);
+      const stop = new AbortController();
+      const store = new ChunkStore(fs.mkdtempSync(path.join(dir, 'store-')));
+      await assert.rejects(
+        threads.run(
+          { kind: 'store', storeDir: store.dir, files: [file] },
+          {
+            cut: () => {
+              stop.abort(new Error('stopped by the test'));
+              return new Promise(() => {}); // never answers: only the abort ends the job
+            },
+          },
+          stop.signal,
+        ),
+        /stopped by the test/,
+      );
+      const { cuts } = await storeThrough(threads, [file]);
+      assert.equal(cuts.length, chunk(data, []).length);
+      await assert.rejects(storeThrough(threads, [path.join(dir, 'missing')]), /ENOENT.*missing/);
     } finally {
-      await pool.close();
+      await threads.close();
+    }
+  });
+
+  it('restores files from chunks and names the file whose chunk is damaged', async () => {
+    const threads = new ChunkThreads(2);
+    try {
+      const { store, cuts } = await storeThrough(threads, [file]);
+      const hashes = cuts.map((c) => c.hash);
+      const out = (name: string) => path.join(dir, name);
+      await threads.runAll(
+        [
+          { kind: 'restore', storeDir: store.dir, files: [{ tmp: out('r1'), chunks: hashes }] },
+          { kind: 'restore', storeDir: store.dir, files: [{ tmp: out('r2'), chunks: [] }] },
+        ],
+        () => ({}),
+      );
+      assert.ok(fs.readFileSync(out('r1')).equals(data));
+      assert.equal(fs.statSync(out('r2')).size, 0);
+
+      const victim = store.pathOf(hashes[1]!);
+      const bytes = fs.readFileSync(victim);
+      bytes[10] = bytes[10]! ^ 1;
+      fs.writeFileSync(victim, bytes);
+      await assert.rejects(
+        threads.runAll(
+          [
+            { kind: 'restore', storeDir: store.dir, files: [{ tmp: out('r3'), chunks: [] }] },
+            {
+              kind: 'restore',
+              storeDir: store.dir,
+              files: [
+                { tmp: out('r4'), chunks: [] },
+                { tmp: out('r5'), chunks: hashes },
+              ],
+            },
+          ],
+          () => ({}),
+        ),
+        (e: unknown) =>
+          e instanceof DamagedChunkError &&
+          e.job === 1 &&
+          e.damage.index === 1 &&
+          e.damage.hash === hashes[1] &&
+          e.why === 'corrupt',
+      );
+
+      const damaged: string[] = [];
+      await threads.run(
+        { kind: 'check', storeDir: store.dir, chunks: hashes },
+        { damaged: (d) => damaged.push(`${d.index} ${d.why}`) },
+      );
+      assert.deepEqual(damaged, ['1 corrupt']);
+    } finally {
+      await threads.close();
     }
   });
 });

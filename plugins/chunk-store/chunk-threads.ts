@@ -1,0 +1,140 @@
+// Worker threads that move file bytes into and out of chunk stores (see chunk-thread.ts),
+// one job per thread at a time; callers queue for a free thread.
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { ChunkError } from './chunk-store';
+import type { CutChunk, Damage, FromThread, Job, ToThread } from './thread-protocol';
+
+export interface JobHandlers {
+  /** A store job cut these chunks: where to write each (null: the store has it). */
+  cut?(chunks: CutChunk[]): Promise<(string | null)[]>;
+  progress?(bytes: number): void;
+  /** A check job found a missing or corrupt chunk (and goes on). */
+  damaged?(damage: Damage): void;
+}
+
+/** A restore job met a missing or corrupt chunk in its `damage.index`-th file. */
+export class DamagedChunkError extends ChunkError {
+  constructor(
+    readonly damage: Damage,
+    /** Which of `runAll`'s jobs, when it came from there. */
+    readonly job = 0,
+  ) {
+    super(damage.hash, damage.why);
+  }
+}
+
+export class ChunkThreads {
+  private readonly idle: Worker[] = [];
+  private readonly waiting: ((w: Worker) => void)[] = [];
+
+  constructor(readonly size: number) {
+    for (let i = 0; i < size; i++) this.idle.push(this.spawn());
+  }
+
+  private spawn(): Worker {
+    const w = new Worker(path.join(__dirname, 'chunk-thread.js'));
+    w.unref(); // never keeps the process alive
+    return w;
+  }
+
+  /** Runs one job on the next free thread. */
+  async run(job: Job, on: JobHandlers = {}, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    const thread = await this.take();
+    // A thread that stops mid-job (failure elsewhere, abort, crash) is replaced, not reused.
+    let reusable = false;
+    let cleanup = () => {};
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const stop = (err: unknown) => reject(err instanceof Error ? err : new Error(String(err)));
+        const onMessage = (m: FromThread) => {
+          switch (m.kind) {
+            case 'cut':
+              if (!on.cut) return stop(new Error('a store job needs a cut handler'));
+              on.cut(m.chunks).then(
+                (tmps) => thread.postMessage({ kind: 'reserved', tmps } satisfies ToThread),
+                stop,
+              );
+              return;
+            case 'progress':
+              return on.progress?.(m.bytes);
+            case 'damaged':
+              return on.damaged?.(m.damage);
+            case 'done':
+              reusable = true;
+              return resolve();
+            case 'failed':
+              reusable = true;
+              return reject(m.damage ? new DamagedChunkError(m.damage) : new Error(m.message));
+          }
+        };
+        const onAbort = () => stop(signal?.reason);
+        thread.on('message', onMessage);
+        thread.on('error', stop);
+        signal?.addEventListener('abort', onAbort);
+        cleanup = () => {
+          thread.off('message', onMessage);
+          thread.off('error', stop);
+          signal?.removeEventListener('abort', onAbort);
+        };
+        thread.postMessage(job satisfies ToThread);
+      });
+    } finally {
+      cleanup();
+      if (reusable) {
+        this.give(thread);
+      } else {
+        await thread.terminate();
+        this.give(this.spawn());
+      }
+    }
+  }
+
+  /**
+   * Runs jobs on all threads, in order as threads come free. The first failure stops the
+   * others (their threads are replaced) and is thrown, with the job it came from when a chunk was damaged.
+   */
+  async runAll(
+    jobs: Job[],
+    on: (jobIndex: number) => JobHandlers,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const stopAll = new AbortController();
+    const stop = signal ? AbortSignal.any([signal, stopAll.signal]) : stopAll.signal;
+    let next = 0;
+    let failure: { err: unknown; job: number } | undefined;
+    await Promise.all(
+      Array.from({ length: Math.min(this.size, jobs.length) }, async () => {
+        while (next < jobs.length && !failure) {
+          const i = next++;
+          try {
+            await this.run(jobs[i]!, on(i), stop);
+          } catch (err) {
+            failure ??= { err, job: i };
+            stopAll.abort(new Error('another job failed'));
+          }
+        }
+      }),
+    );
+    if (!failure) return;
+    const { err, job } = failure;
+    throw err instanceof DamagedChunkError ? new DamagedChunkError(err.damage, job) : err;
+  }
+
+  private take(): Promise<Worker> {
+    const w = this.idle.pop();
+    if (w) return Promise.resolve(w);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private give(w: Worker): void {
+    const next = this.waiting.shift();
+    if (next) next(w);
+    else this.idle.push(w);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.idle.splice(0).map((w) => w.terminate()));
+  }
+}

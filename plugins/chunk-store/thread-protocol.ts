@@ -1,0 +1,55 @@
+// What the main thread and a chunk thread (chunk-thread.ts) say to each other. A job moves
+// file bytes into or out of one chunk store; while storing, the thread asks the main thread
+// where to write each chunk it cut, since only the main thread claims chunks in the bank.
+
+/** Cut, hash and write the files' new chunks. */
+export interface StoreJob {
+  kind: 'store';
+  storeDir: string;
+  files: string[];
+}
+
+/** Write each file (at its temporary name) from its chunks, checking every hash. */
+export interface RestoreJob {
+  kind: 'restore';
+  storeDir: string;
+  files: { tmp: string; chunks: string[] }[];
+}
+
+/** Read every chunk and report the missing or corrupt ones. */
+export interface CheckJob {
+  kind: 'check';
+  storeDir: string;
+  chunks: string[];
+}
+
+export type Job = StoreJob | RestoreJob | CheckJob;
+
+/** The answer to `cut`: per chunk, the temporary file to write it to, or null to skip it. */
+export interface Reserved {
+  kind: 'reserved';
+  tmps: (string | null)[];
+}
+
+export type ToThread = Job | Reserved;
+
+/** A chunk of the job's `file`-th file, in the file's order. */
+export interface CutChunk {
+  file: number;
+  hash: string;
+  size: number;
+}
+
+export interface Damage {
+  hash: string;
+  why: 'missing' | 'corrupt';
+  /** The file (restore) or chunk (check) index in the job. */
+  index: number;
+}
+
+export type FromThread =
+  | { kind: 'cut'; chunks: CutChunk[] }
+  | { kind: 'progress'; bytes: number }
+  | { kind: 'damaged'; damage: Damage }
+  | { kind: 'done' }
+  | { kind: 'failed'; message: string; damage?: Damage };
