@@ -140,10 +140,7 @@ export class ChunkBatch {
 
   async commit(): Promise<void> {
     const entries = [...this.pending.entries()];
-    await flushToDisk(
-      this.store.dir,
-      entries.map(([, tmp]) => tmp),
-    );
+    await flushToDisk(entries.map(([, tmp]) => tmp));
     for (let i = 0; i < entries.length; i += RENAME_PARALLELISM) {
       await Promise.all(
         entries
@@ -151,9 +148,10 @@ export class ChunkBatch {
           .map(([hash, tmp]) => fs.promises.rename(tmp, this.store.pathOf(hash))),
       );
     }
-    await flushToDisk(this.store.dir, [
-      ...new Set(entries.map(([hash]) => path.dirname(this.store.pathOf(hash)))),
-    ]);
+    await flushToDisk(
+      entries.map(([hash]) => this.store.pathOf(hash)),
+      { entriesOnly: true },
+    );
     this.pending.clear();
   }
 

@@ -70,12 +70,15 @@ export class ChunkThreads {
           }
         };
         const onAbort = () => stop(signal?.reason);
+        const onExit = (code: number) => stop(new Error(`a chunk thread exited (code ${code})`));
         thread.on('message', onMessage);
         thread.on('error', stop);
+        thread.on('exit', onExit);
         signal?.addEventListener('abort', onAbort);
         cleanup = () => {
           thread.off('message', onMessage);
           thread.off('error', stop);
+          thread.off('exit', onExit);
           signal?.removeEventListener('abort', onAbort);
         };
         thread.postMessage(job satisfies ToThread);

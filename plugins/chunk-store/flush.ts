@@ -1,9 +1,10 @@
 // Making a batch of written files durable. One syncfs(2) (coreutils `sync --file-system`)
-// flushes them all with a single journal commit, where an fsync per file costs one commit
-// each: on a tree of thousands of small files that was most of a protect's time. Where
-// there is no `sync` program, every file is fsynced, a few at a time.
+// per filesystem flushes them all with a single journal commit, where an fsync per file
+// costs one commit each: on a tree of thousands of small files that was most of a
+// protect's time. Where there is no `sync` program, every file is fsynced, a few at a time.
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 const FSYNC_PARALLELISM = 16;
 
@@ -24,15 +25,31 @@ function syncFileSystem(anyPathOnIt: string): Promise<boolean> {
 }
 
 /**
- * Durably flushes `paths` (files or directories, all on the filesystem that holds `dir`).
- * syncfs flushes everything dirty on that filesystem, which includes them.
+ * Makes `files` durable: their bytes and their entries in their directories (call again
+ * after renaming them, with `entriesOnly`, for the new names).
  */
-export async function flushToDisk(dir: string, paths: string[]): Promise<void> {
-  if (paths.length === 0) return;
-  if (haveSyncProgram && (await syncFileSystem(dir))) return;
-  haveSyncProgram = false;
-  for (let i = 0; i < paths.length; i += FSYNC_PARALLELISM) {
-    await Promise.all(paths.slice(i, i + FSYNC_PARALLELISM).map(fsyncPath));
+export async function flushToDisk(
+  files: string[],
+  opts: { entriesOnly?: boolean } = {},
+): Promise<void> {
+  const dirs = [...new Set(files.map((f) => path.dirname(f)))];
+  if (dirs.length === 0) return;
+  if (haveSyncProgram) {
+    // syncfs flushes one filesystem: once for each device the directories are on.
+    const onDevice = new Map<number, string>();
+    for (const dir of dirs) {
+      const { dev } = await fs.promises.stat(dir);
+      if (!onDevice.has(dev)) onDevice.set(dev, dir);
+    }
+    let flushed = 0;
+    for (const dir of onDevice.values()) if (await syncFileSystem(dir)) flushed++;
+    if (flushed === onDevice.size) return;
+    haveSyncProgram = false;
+  }
+  for (const batch of [opts.entriesOnly ? [] : files, dirs]) {
+    for (let i = 0; i < batch.length; i += FSYNC_PARALLELISM) {
+      await Promise.all(batch.slice(i, i + FSYNC_PARALLELISM).map(fsyncPath));
+    }
   }
 }
 

@@ -157,10 +157,7 @@ async function restore(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
       onBytes,
       ctx.signal,
     );
-    await flushToDisk(
-      target,
-      files.map((f) => f.tmp),
-    );
+    await flushToDisk(files.map((f) => f.tmp));
   } catch (err) {
     await Promise.all(files.map(({ tmp }) => fs.promises.rm(tmp, { force: true })));
     if (err instanceof DamagedFileError) {
@@ -188,6 +185,11 @@ async function restore(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
     await Promise.all(others.slice(i, i + RENAMES_IN_FLIGHT).map((e) => setMeta(target, e)));
   }
   for (const e of ofType('dir').reverse()) await setMeta(target, e);
+  // The new names, links, modes and times, durable before the restore reports success.
+  await flushToDisk(
+    manifest.entries.map((e) => path.join(target, e.path)),
+    { entriesOnly: true },
+  );
 }
 
 async function setMeta(target: string, e: TreeEntry): Promise<void> {
