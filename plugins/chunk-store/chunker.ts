@@ -27,7 +27,8 @@ const GEAR: Uint32Array = (() => {
 
 /**
  * Splits a byte stream into chunks. Feed buffers with `push`; each returns the chunks it
- * completed; `finish` returns the rest.
+ * completed; `finish` returns the rest. A chunk that lies within one pushed buffer is a view
+ * of it, not a copy: do not reuse a buffer once it is pushed.
  */
 export class Chunker {
   private readonly mask: number;
@@ -57,13 +58,15 @@ export class Chunker {
         i += Math.min(n - i, minSize - 32 - size);
         continue;
       }
-      // Scan in a tight loop (locals only) up to where a cut is due anyway.
+      // Scan in tight loops (locals only) up to where a cut is due anyway: first the bytes
+      // that only warm the hash up, then those where a cut may fall.
       const limit = Math.min(n, i + (maxSize - size));
-      const cutFrom = i + Math.max(0, minSize - size - 1);
+      const cutFrom = Math.min(limit, i + Math.max(0, minSize - size - 1));
+      for (; i < cutFrom; i++) h = ((h << 1) + gear[data[i]!]!) >>> 0;
       let cut = -1;
       for (; i < limit; i++) {
         h = ((h << 1) + gear[data[i]!]!) >>> 0;
-        if ((h & mask) === 0 && i >= cutFrom) {
+        if ((h & mask) === 0) {
           cut = i + 1;
           break;
         }
@@ -72,7 +75,7 @@ export class Chunker {
       if (cut >= 0) {
         i = cut;
         this.pending.push(data.subarray(start, i));
-        out.push(Buffer.concat(this.pending));
+        out.push(joined(this.pending));
         this.pending = [];
         this.pendingSize = 0;
         h = 0;
@@ -89,10 +92,14 @@ export class Chunker {
 
   finish(): Buffer[] {
     if (this.pendingSize === 0) return [];
-    const last = Buffer.concat(this.pending);
+    const last = joined(this.pending);
     this.pending = [];
     this.pendingSize = 0;
     this.hash = 0;
     return [last];
   }
+}
+
+function joined(pieces: Buffer[]): Buffer {
+  return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
 }

@@ -53,6 +53,43 @@ export async function flushToDisk(
   }
 }
 
+/**
+ * Starts flushing a filesystem in the background as bytes are written to it, so the device
+ * writes while the threads go on and the final `flushToDisk` finds little left to do. A
+ * failed early flush is reported by `settle`: syncfs reports a write-back error only to the
+ * call that saw it, so it must not be dropped.
+ */
+export class EarlyFlusher {
+  private unflushed = 0;
+  private inFlight: Promise<void> | undefined;
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly dir: string,
+    private readonly everyBytes = 128 * 1024 * 1024,
+  ) {}
+
+  wrote(bytes: number): void {
+    this.unflushed += bytes;
+    if (this.unflushed < this.everyBytes || this.inFlight || !haveSyncProgram) return;
+    this.unflushed = 0;
+    this.inFlight = syncFileSystem(this.dir)
+      .then(
+        () => {},
+        (err: unknown) => {
+          this.failure ??= err instanceof Error ? err : new Error(String(err));
+        },
+      )
+      .finally(() => (this.inFlight = undefined));
+  }
+
+  /** Waits for a flush in progress; throws if any early flush failed. */
+  async settle(): Promise<void> {
+    await this.inFlight;
+    if (this.failure) throw this.failure;
+  }
+}
+
 async function fsyncPath(p: string): Promise<void> {
   const fh = await fs.promises.open(p, 'r');
   try {

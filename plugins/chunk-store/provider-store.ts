@@ -7,6 +7,7 @@ import { ChunkStore } from './chunk-store';
 import { sha256Async } from './chunk-store';
 import type { ChunkBatch } from './chunk-store';
 import { Chunker } from './chunker';
+import { EarlyFlusher } from './flush';
 import type { ChunkThreads } from './chunk-threads';
 import { DamagedChunkError } from './chunk-threads';
 import type { Damage, Job } from './thread-protocol';
@@ -76,9 +77,11 @@ export class ProviderChunks {
   ) {
     this.store = new ChunkStore(path.join(deps.dataDir, providerId, 'chunks'));
     this.writes = this.store.batch();
+    this.flusher = new EarlyFlusher(this.store.dir);
   }
 
   private readonly writes: ChunkBatch;
+  private readonly flusher: EarlyFlusher;
   /** What this attempt claimed, so a failed attempt can give it back. */
   private readonly claimed = new Set<string>();
 
@@ -108,7 +111,10 @@ export class ProviderChunks {
         this.claimed.add(hash);
         await this.deps.chunkRefs.claim(this.providerId, this.owner, [hash]);
         const { stored } = await this.writes.put(chunk, hash);
-        if (stored) out.newBytes += chunk.length;
+        if (stored) {
+          out.newBytes += chunk.length;
+          this.flusher.wrote(chunk.length);
+        }
         onBytes(chunk.length);
       })().catch((err: unknown) => {
         failure ??= err instanceof Error ? err : new Error(String(err));
@@ -157,7 +163,10 @@ export class ProviderChunks {
             stored.chunks.push(hash);
             stored.bytes += size;
             const tmp = this.writes.reserve(hash);
-            if (tmp !== undefined) stored.newBytes += size;
+            if (tmp !== undefined) {
+              stored.newBytes += size;
+              this.flusher.wrote(size);
+            }
             onBytes(size);
             return tmp ?? null;
           });
@@ -221,6 +230,7 @@ export class ProviderChunks {
    * (a manifest) that refers to them.
    */
   async commit(): Promise<void> {
+    await this.flusher.settle();
     await this.writes.commit();
   }
 

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { HookFailedError } from '../../common/errors';
 import { resourceDataPrefix, resourceSectionName } from '../../bank/keys';
 import type { GraphResource } from '../../graph/resource-graph';
-import { flushToDisk } from '../chunk-store/flush';
+import { EarlyFlusher, flushToDisk } from '../chunk-store/flush';
 import { DamagedFileError, ProviderChunks } from '../chunk-store/provider-store';
 import type { DataPluginDeps } from '../chunk-store/provider-store';
 import type { HookContext, ResourcePlugin } from '../types';
@@ -152,11 +152,16 @@ async function restore(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   try {
     // Written beside their places, flushed together, then renamed in: a failed restore
     // leaves no half-written file under a real name.
+    const flusher = new EarlyFlusher(target);
     await chunks.restoreFiles(
       files.map(({ entry, tmp }) => ({ tmp, chunks: entry.chunks ?? [], size: entry.size ?? 0 })),
-      onBytes,
+      (n) => {
+        onBytes(n);
+        flusher.wrote(n);
+      },
       ctx.signal,
     );
+    await flusher.settle();
     await flushToDisk(files.map((f) => f.tmp));
   } catch (err) {
     await Promise.all(files.map(({ tmp }) => fs.promises.rm(tmp, { force: true })));
