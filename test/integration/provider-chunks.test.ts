@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Redis } from 'ioredis';
+import { ChunkRefs } from '../../bank/chunk-refs';
+import { RedisBank } from '../../bank/redis-bank';
+import { ChunkThreads } from '../../plugins/chunk-store/chunk-threads';
+import { DamagedFileError, ProviderChunks } from '../../plugins/chunk-store/provider-store';
+import type { DataPluginDeps } from '../../plugins/chunk-store/provider-store';
+import { isolatedBank, testEnv } from '../support/env';
+import { countFiles } from '../support/trees';
+
+describe('ProviderChunks on the chunk threads (real redis-server, real files)', () => {
+  let redis: Redis;
+  let deps: DataPluginDeps;
+  const work = () => path.join(testEnv.workDir, 'provider-chunks');
+  const files: { path: string; size: number }[] = [];
+  const chunkDir = () => path.join(deps.dataDir, 'prov', 'chunks');
+
+  before(async () => {
+    const { redis: r, prefix } = await isolatedBank('provider-chunks');
+    redis = r;
+    deps = {
+      bank: new RedisBank(redis, prefix),
+      chunkRefs: new ChunkRefs(redis, prefix),
+      dataDir: path.join(work(), 'data'),
+      chunkThreads: new ChunkThreads(2),
+    };
+    fs.mkdirSync(path.join(work(), 'src'), { recursive: true });
+    // Big files (several chunks each) and many small ones, so jobs run on both threads.
+    for (let i = 0; i < 40; i++) {
+      const p = path.join(work(), 'src', `f${i}`);
+      fs.writeFileSync(p, randomBytes(i % 10 === 0 ? 6 * 1024 * 1024 : 20_000 + i));
+      files.push({ path: p, size: fs.statSync(p).size });
+    }
+  });
+  after(async () => {
+    await deps.chunkThreads.close();
+    redis?.disconnect();
+  });
+
+  it('leaves no temporary file and no claim behind when a file cannot be read', async () => {
+    const failing = new ProviderChunks(deps, 'prov', 'cp-failed/dir');
+    const withHole = [...files];
+    withHole.splice(25, 0, { path: path.join(work(), 'src', 'vanished'), size: 10 });
+    await assert.rejects(failing.storeFiles(withHole), /ENOENT.*vanished/);
+    await failing.abandon();
+    assert.equal(countFiles(chunkDir()), 0, 'nothing was committed, no temporary file stays');
+
+    // A later owner stores and releases everything: no claim of the failed one keeps a
+    // chunk alive.
+    const ok = new ProviderChunks(deps, 'prov', 'cp-ok/dir');
+    const stored = await ok.storeFiles(files);
+    await ok.commit();
+    const hashes = stored.flatMap((s) => s.chunks);
+    assert.equal(countFiles(chunkDir()), new Set(hashes).size);
+    assert.equal(await ok.release(hashes), new Set(hashes).size);
+    assert.equal(countFiles(chunkDir()), 0);
+  });
+
+  it('restores files from their chunks and names the one whose chunk is gone', async () => {
+    const owner = new ProviderChunks(deps, 'prov', 'cp-restore/dir');
+    const stored = await owner.storeFiles(files);
+    await owner.commit();
+    const out = path.join(work(), 'out');
+    fs.mkdirSync(out, { recursive: true });
+    const targets = stored.map((s, i) => ({
+      tmp: path.join(out, `r${i}`),
+      chunks: s.chunks,
+      size: s.bytes,
+    }));
+    let progress = 0;
+    await owner.restoreFiles(targets, (n) => (progress += n));
+    for (const [i, f] of files.entries()) {
+      assert.ok(fs.readFileSync(targets[i]!.tmp).equals(fs.readFileSync(f.path)), `file ${i}`);
+    }
+    assert.equal(
+      progress,
+      files.reduce((n, f) => n + f.size, 0),
+    );
+
+    fs.rmSync(owner.store.pathOf(stored[33]!.chunks[0]!));
+    const again = targets.map((t) => ({ ...t, tmp: `${t.tmp}.again` }));
+    await assert.rejects(
+      owner.restoreFiles(again),
+      (e: unknown) => e instanceof DamagedFileError && e.file === 33 && e.why === 'missing',
+    );
+    const damaged = await owner.checkChunks(stored.flatMap((s) => s.chunks));
+    assert.deepEqual(
+      damaged.map((d) => d.why),
+      ['missing'],
+    );
+  });
+});
