@@ -1,10 +1,9 @@
 // What data plugins share: one chunk store per provider under the data directory, with
-// reference tracking, and streaming in and out of it.
+// reference tracking; files move in and out on the chunk threads, streams (dumps) here.
 import * as path from 'node:path';
 import type { Bank } from '../../bank/bank';
 import type { ChunkRefs } from '../../bank/chunk-refs';
-import { ChunkStore } from './chunk-store';
-import { sha256Async } from './chunk-store';
+import { ChunkError, ChunkStore, sha256Async } from './chunk-store';
 import type { ChunkBatch } from './chunk-store';
 import { Chunker } from './chunker';
 import { EarlyFlusher } from './flush';
@@ -30,14 +29,14 @@ const JOB_FILES = 256;
 const CHECK_JOB_CHUNKS = 64;
 
 /** A file a restore could not write: its chunk is missing or corrupt. */
-export class DamagedFileError extends Error {
+export class DamagedFileError extends ChunkError {
   constructor(
     /** Index into the files given to `restoreFiles`. */
     readonly file: number,
-    readonly hash: string,
-    readonly why: 'missing' | 'corrupt',
+    hash: string,
+    why: 'missing' | 'corrupt',
   ) {
-    super(`chunk ${hash} is ${why}`);
+    super(hash, why);
   }
 }
 
