@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { scratchDir } from '../support/scratch';
 import { ChunkError, ChunkStore, sha256 } from '../../plugins/chunk-store/chunk-store';
 import { Chunker } from '../../plugins/chunk-store/chunker';
 import { ChunkThreads, DamagedChunkError } from '../../plugins/chunk-store/chunk-threads';
@@ -49,7 +49,7 @@ describe('content-defined chunking', () => {
 });
 
 describe('chunk store', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'karbor-chunks-'));
+  const dir = scratchDir('chunks');
   const store = new ChunkStore(dir);
 
   it('stores a chunk once under its hash and reads it back', async () => {
@@ -86,7 +86,7 @@ describe('chunk store', () => {
 });
 
 describe('chunk threads', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'karbor-threads-'));
+  const dir = scratchDir('threads');
   const file = path.join(dir, 'data.bin');
   const data = randomBytes(9 * 1024 * 1024);
   fs.writeFileSync(file, data);

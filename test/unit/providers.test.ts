@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { scratchDir } from '../support/scratch';
 import { ProviderConfigError } from '../../common/errors';
 import { noopPlugin } from '../../plugins/noop/noop-plugin';
 import { PluginRegistry } from '../../plugins/registry';
@@ -12,7 +12,7 @@ import { planGraph } from '../../providers/plan-graph';
 const plugins = new PluginRegistry([noopPlugin()]);
 
 function dirWith(files: Record<string, string>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'karbor-providers-'));
+  const dir = scratchDir('providers');
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
   return dir;
 }
