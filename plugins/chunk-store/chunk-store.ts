@@ -38,9 +38,18 @@ export function chunkPath(dir: string, hash: string): string {
   return path.join(dir, hash.slice(0, 2), hash);
 }
 
-/** A fresh temporary name beside where the chunk will live; never a chunk's name. */
-export function tempChunkPath(dir: string, hash: string): string {
-  return path.join(path.dirname(chunkPath(dir, hash)), `.tmp-${randomBytes(6).toString('hex')}`);
+/** Temporary files of the writer tagged `tag` start with this. */
+export function tempPrefix(tag: string): string {
+  return `.tmp-${tag}-`;
+}
+
+/**
+ * A fresh temporary name beside where the chunk will live; never a chunk's name. The tag
+ * names the writer, so a later attempt of the same writer can find what a dead one left.
+ */
+export function tempChunkPath(dir: string, hash: string, tag: string): string {
+  const name = `${tempPrefix(tag)}${randomBytes(6).toString('hex')}`;
+  return path.join(path.dirname(chunkPath(dir, hash)), name);
 }
 
 /** A chunk's bytes read synchronously (on a worker thread), checked against its name. */
@@ -78,12 +87,27 @@ export class ChunkStore {
 
   /**
    * Chunk writes that become visible together, durably: each is written to a temporary
-   * file; `commit` flushes them all at once, renames them into place and flushes their
-   * directories. A crash before `commit` leaves only temporary files, never a chunk whose
-   * name promises bytes that are not on disk.
+   * file (named with `tag`); `commit` flushes them all at once, renames them into place and
+   * flushes their directories. A crash before `commit` leaves only temporary files, never
+   * a chunk whose name promises bytes that are not on disk.
    */
-  batch(): ChunkBatch {
-    return new ChunkBatch(this);
+  batch(tag = 'batch'): ChunkBatch {
+    return new ChunkBatch(this, tag);
+  }
+
+  /** Removes the temporary files a dead writer tagged `tag` left behind. */
+  async removeLeftovers(tag: string): Promise<number> {
+    const prefix = tempPrefix(tag);
+    let removed = 0;
+    const fanOut = await fs.promises.readdir(this.dir).catch(() => []);
+    for (const d of fanOut) {
+      const names = await fs.promises.readdir(path.join(this.dir, d)).catch(() => []);
+      for (const name of names.filter((n) => n.startsWith(prefix))) {
+        await fs.promises.rm(path.join(this.dir, d, name), { force: true });
+        removed++;
+      }
+    }
+    return removed;
   }
 
   /** The chunk's bytes, checked against its name. */
@@ -111,7 +135,10 @@ export class ChunkBatch {
   /** Fan-out directories known to exist (one mkdir each, not one per chunk). */
   private readonly dirs = new Set<string>();
 
-  constructor(private readonly store: ChunkStore) {}
+  constructor(
+    private readonly store: ChunkStore,
+    private readonly tag: string,
+  ) {}
 
   /**
    * Where the caller must write this chunk (a temporary file, whose fan-out directory may
@@ -120,7 +147,7 @@ export class ChunkBatch {
    */
   reserve(hash: string): string | undefined {
     if (this.pending.has(hash) || this.store.has(hash)) return undefined;
-    const tmp = tempChunkPath(this.store.dir, hash);
+    const tmp = tempChunkPath(this.store.dir, hash, this.tag);
     this.pending.set(hash, tmp);
     return tmp;
   }

@@ -3,12 +3,13 @@
 import * as path from 'node:path';
 import type { Bank } from '../../bank/bank';
 import type { ChunkRefs } from '../../bank/chunk-refs';
-import { ChunkError, ChunkStore, sha256Async } from './chunk-store';
+import { ChunkError, ChunkStore, sha256, sha256Async } from './chunk-store';
 import type { ChunkBatch } from './chunk-store';
 import { Chunker } from './chunker';
 import { EarlyFlusher } from './flush';
 import type { ChunkThreads } from './chunk-threads';
 import { DamagedChunkError } from './chunk-threads';
+import type { HookContext } from '../types';
 import type { Damage, Job } from './thread-protocol';
 
 export interface DataPluginDeps {
@@ -65,6 +66,15 @@ export interface StoredStream {
   newBytes: number;
 }
 
+/**
+ * The chunks of the checkpoint resource a hook works on. One owner per checkpoint
+ * resource: deleting the checkpoint releases exactly its uses.
+ */
+export function resourceChunks(deps: DataPluginDeps, ctx: HookContext): ProviderChunks {
+  const owner = `${ctx.checkpointId}/${ctx.resource.type}/${ctx.resource.id}`;
+  return new ProviderChunks(deps, ctx.providerId, owner, ctx.attempt);
+}
+
 /** One provider's chunk store, as one checkpoint resource (the owner) uses it. */
 export class ProviderChunks {
   readonly store: ChunkStore;
@@ -73,14 +83,28 @@ export class ProviderChunks {
     private readonly deps: DataPluginDeps,
     readonly providerId: string,
     private readonly owner: string,
+    /** The hook's attempt: a retry first removes what a dead attempt left unfinished. */
+    attempt = 1,
   ) {
     this.store = new ChunkStore(path.join(deps.dataDir, providerId, 'chunks'));
-    this.writes = this.store.batch();
+    this.tag = sha256(Buffer.from(owner)).slice(0, 12);
+    this.writes = this.store.batch(this.tag);
     this.flusher = new EarlyFlusher(this.store.dir);
+    this.leftoversCleared = attempt <= 1;
   }
 
+  /** Names this owner's temporary files. */
+  private readonly tag: string;
   private readonly writes: ChunkBatch;
   private readonly flusher: EarlyFlusher;
+  private leftoversCleared: boolean;
+
+  /** Before a retry's first write: the temporary files of the attempt that died. */
+  private async clearLeftovers(): Promise<void> {
+    if (this.leftoversCleared) return;
+    this.leftoversCleared = true;
+    await this.store.removeLeftovers(this.tag);
+  }
   /** What this attempt claimed, so a failed attempt can give it back. */
   private readonly claimed = new Set<string>();
 
@@ -92,6 +116,7 @@ export class ProviderChunks {
     source: AsyncIterable<Buffer | string> | Iterable<Buffer>,
     onBytes: (n: number) => void = () => {},
   ): Promise<StoredStream> {
+    await this.clearLeftovers();
     const chunker = new Chunker();
     const out: StoredStream = { chunks: [], bytes: 0, newBytes: 0 };
     // Claims and writes run behind the chunker, a few at a time, so reading, hashing and
@@ -141,6 +166,7 @@ export class ProviderChunks {
     onBytes: (n: number) => void = () => {},
     signal?: AbortSignal,
   ): Promise<StoredStream[]> {
+    await this.clearLeftovers();
     const out: StoredStream[] = files.map(() => ({ chunks: [], bytes: 0, newBytes: 0 }));
     const jobs = groups(files, (f) => f.size, JOB_BYTES, JOB_FILES);
     await this.deps.chunkThreads.runAll(

@@ -7,8 +7,9 @@ import * as path from 'node:path';
 import { HookFailedError } from '../../common/errors';
 import { resourceDataPrefix, resourceSectionName } from '../../bank/keys';
 import type { GraphResource } from '../../graph/resource-graph';
+import { sha256 } from '../chunk-store/chunk-store';
 import { EarlyFlusher, flushToDisk } from '../chunk-store/flush';
-import { DamagedFileError, ProviderChunks } from '../chunk-store/provider-store';
+import { DamagedFileError, resourceChunks } from '../chunk-store/provider-store';
 import type { DataPluginDeps } from '../chunk-store/provider-store';
 import type { HookContext, ResourcePlugin } from '../types';
 import { checkEntryPath, checkTarget, TreeError, walk } from './tree';
@@ -18,15 +19,6 @@ export const DIRECTORY_TYPE = 'Karbor::Directory';
 const MANIFEST = 'manifest.json';
 /** Renames and metadata updates issued together. */
 const RENAMES_IN_FLIGHT = 16;
-
-function chunksFor(deps: DataPluginDeps, ctx: HookContext): ProviderChunks {
-  // One owner per checkpoint resource: deleting the checkpoint releases exactly its uses.
-  return new ProviderChunks(
-    deps,
-    ctx.providerId,
-    `${ctx.checkpointId}/${ctx.resource.type}/${ctx.resource.id}`,
-  );
-}
 
 function progress(ctx: HookContext, total: number) {
   let done = 0;
@@ -79,7 +71,7 @@ async function protect(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   if (!path.isAbsolute(root) || !st?.isDirectory()) {
     throw new TreeError(`${root} is not an absolute path to a directory`);
   }
-  const chunks = chunksFor(deps, ctx);
+  const chunks = resourceChunks(deps, ctx);
   const entries = await walk(root);
   const parent = await parentManifest(deps, ctx);
   const total = entries.reduce((n, e) => n + (e.size ?? 0), 0);
@@ -126,6 +118,14 @@ async function protect(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   await deps.bank.updateObject(lastProtectKey(ctx), { checkpoint_id: ctx.checkpointId });
 }
 
+/**
+ * How a restore's temporary files start: tagged with the restore and resource, so a retry
+ * can remove what a dead attempt left (it would otherwise stay in the restored tree).
+ */
+export function restoreTempPrefix(restoreId: string, resourceId: string): string {
+  return `.karbor-restore-${sha256(Buffer.from(`${restoreId}/${resourceId}`)).slice(0, 12)}-`;
+}
+
 async function restore(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   const manifest = await ctx.section.getObject<Manifest>(MANIFEST);
   const target = ctx.restoreTarget ?? manifest.root;
@@ -135,19 +135,24 @@ async function restore(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   await checkTarget(target, manifest.entries);
   await fs.promises.mkdir(target, { recursive: true });
 
-  const chunks = chunksFor(deps, ctx);
+  const chunks = resourceChunks(deps, ctx);
   const onBytes = progress(ctx, manifest.bytes);
   const ofType = (t: TreeEntry['type']) => manifest.entries.filter((e) => e.type === t);
   for (const e of ofType('dir'))
     await fs.promises.mkdir(path.join(target, e.path), { recursive: true });
+  const tmpPrefix = restoreTempPrefix(ctx.operationId, ctx.resource.id);
+  if (ctx.attempt > 1) {
+    for (const dir of ['.', ...ofType('dir').map((e) => e.path)]) {
+      const names = await fs.promises.readdir(path.join(target, dir));
+      for (const name of names.filter((n) => n.startsWith(tmpPrefix))) {
+        await fs.promises.rm(path.join(target, dir, name), { force: true });
+      }
+    }
+  }
   const files = ofType('file').map((e) => ({
     entry: e,
     dest: path.join(target, e.path),
-    tmp: path.join(
-      target,
-      path.dirname(e.path),
-      `.karbor-restore-${randomBytes(6).toString('hex')}`,
-    ),
+    tmp: path.join(target, path.dirname(e.path), tmpPrefix + randomBytes(6).toString('hex')),
   }));
   try {
     // Written beside their places, flushed together, then renamed in: a failed restore
@@ -211,7 +216,7 @@ async function setMeta(target: string, e: TreeEntry): Promise<void> {
 
 async function verify(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   const manifest = await ctx.section.getObject<Manifest>(MANIFEST);
-  const chunks = chunksFor(deps, ctx);
+  const chunks = resourceChunks(deps, ctx);
   const onBytes = progress(ctx, manifest.bytes);
   const files = manifest.entries.filter((e) => e.chunks && e.chunks.length > 0);
   const all = files.flatMap((e) => e.chunks!);
@@ -229,7 +234,7 @@ async function verify(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
 async function remove(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   const manifest = await ctx.section.getObject<Manifest>(MANIFEST).catch(() => undefined);
   if (!manifest) return; // protect never got as far as a manifest: nothing to release
-  await chunksFor(deps, ctx).release(manifest.entries.flatMap((e) => e.chunks ?? []));
+  await resourceChunks(deps, ctx).release(manifest.entries.flatMap((e) => e.chunks ?? []));
 }
 
 const roots = (config: Record<string, string>) =>

@@ -5,7 +5,7 @@
 // [postgresql] section names the user and the environment variable holding the password;
 // they never reach workflow history or the bank.
 import type { GraphResource } from '../../graph/resource-graph';
-import { ProviderChunks } from '../chunk-store/provider-store';
+import { resourceChunks } from '../chunk-store/provider-store';
 import type { DataPluginDeps, StoredStream } from '../chunk-store/provider-store';
 import type { HookContext, ResourcePlugin } from '../types';
 import { dump, parseDatabaseId, PostgresError, psql, restore } from './pg-tools';
@@ -33,14 +33,6 @@ function access(deps: PostgresPluginDeps, config: Record<string, string>): PgAcc
   return { user: config.user ?? 'postgres', env };
 }
 
-function chunksFor(deps: DataPluginDeps, ctx: HookContext): ProviderChunks {
-  return new ProviderChunks(
-    deps,
-    ctx.providerId,
-    `${ctx.checkpointId}/${ctx.resource.type}/${ctx.resource.id}`,
-  );
-}
-
 /** `dbname`, or `host:port/dbname` for another server. */
 function targetOf(original: PgConnection, target?: string): PgConnection {
   if (!target) return original;
@@ -54,7 +46,7 @@ async function protect(deps: PostgresPluginDeps, ctx: HookContext): Promise<void
   const conn = parseDatabaseId(ctx.resource.id);
   const a = access(deps, ctx.providerConfig);
   let done = 0;
-  const chunks = chunksFor(deps, ctx);
+  const chunks = resourceChunks(deps, ctx);
   let stored: StoredStream;
   try {
     stored = await chunks.storeStream(dump(conn, a, ctx.signal), (n) => {
@@ -104,7 +96,7 @@ async function restoreDatabase(deps: PostgresPluginDeps, ctx: HookContext): Prom
     }
   }
   let done = 0;
-  const chunks = chunksFor(deps, ctx);
+  const chunks = resourceChunks(deps, ctx);
   async function* counted() {
     for await (const data of chunks.readStream(manifest.chunks)) {
       done += data.length;
@@ -118,7 +110,7 @@ async function restoreDatabase(deps: PostgresPluginDeps, ctx: HookContext): Prom
 async function verify(deps: PostgresPluginDeps, ctx: HookContext): Promise<void> {
   const manifest = await ctx.section.getObject<DumpManifest>(DUMP);
   let done = 0;
-  for await (const data of chunksFor(deps, ctx).readStream(manifest.chunks)) {
+  for await (const data of resourceChunks(deps, ctx).readStream(manifest.chunks)) {
     done += data.length;
     ctx.heartbeat({ bytesDone: done, bytesTotal: manifest.bytes });
   }
@@ -126,7 +118,7 @@ async function verify(deps: PostgresPluginDeps, ctx: HookContext): Promise<void>
 
 async function remove(deps: PostgresPluginDeps, ctx: HookContext): Promise<void> {
   const manifest = await ctx.section.getObject<DumpManifest>(DUMP).catch(() => undefined);
-  if (manifest) await chunksFor(deps, ctx).release(manifest.chunks);
+  if (manifest) await resourceChunks(deps, ctx).release(manifest.chunks);
 }
 
 export function postgresqlPlugin(deps: PostgresPluginDeps): ResourcePlugin {

@@ -60,6 +60,27 @@ describe('ProviderChunks on the chunk threads (real redis-server, real files)', 
     assert.equal(countFiles(chunkDir()), 0);
   });
 
+  it('on a retry, removes the temporary files its dead attempt left, and only those', async () => {
+    const dead = new ProviderChunks(deps, 'prov', 'cp-retry/dir');
+    await dead.storeFiles(files); // never committed nor abandoned: the worker "died"
+    const leftovers = countFiles(chunkDir());
+    assert.ok(leftovers > 0);
+    // Another writer's unfinished batch must survive the retry's sweep.
+    const other = new ProviderChunks(deps, 'prov', 'cp-other/dir');
+    await other.storeFiles(files.slice(0, 1));
+    const others = countFiles(chunkDir()) - leftovers;
+    assert.ok(others > 0);
+
+    const retry = new ProviderChunks(deps, 'prov', 'cp-retry/dir', 2);
+    const stored = await retry.storeFiles(files);
+    await retry.commit();
+    const unique = new Set(stored.flatMap((s) => s.chunks)).size;
+    assert.equal(countFiles(chunkDir()), unique + others);
+    await other.abandon();
+    assert.equal(await retry.release(stored.flatMap((s) => s.chunks)), unique);
+    assert.equal(countFiles(chunkDir()), 0);
+  });
+
   it('restores files from their chunks and names the one whose chunk is gone', async () => {
     const owner = new ProviderChunks(deps, 'prov', 'cp-restore/dir');
     const stored = await owner.storeFiles(files);

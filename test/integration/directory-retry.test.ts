@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Redis } from 'ioredis';
+import { BankSection } from '../../bank/bank-section';
+import { ChunkRefs } from '../../bank/chunk-refs';
+import { resourceDataPrefix } from '../../bank/keys';
+import { RedisBank } from '../../bank/redis-bank';
+import type { GraphResource } from '../../graph/resource-graph';
+import { ChunkThreads } from '../../plugins/chunk-store/chunk-threads';
+import type { DataPluginDeps } from '../../plugins/chunk-store/provider-store';
+import { directoryPlugin, restoreTempPrefix } from '../../plugins/directory/directory-plugin';
+import type { HookContext, Operation } from '../../plugins/types';
+import { isolatedBank, testEnv } from '../support/env';
+import { describeTree, makeTree } from '../support/trees';
+
+// The directory plugin's hooks called as a retried activity would call them, after an
+// attempt that died part-way (its temporary files are still there).
+describe('Karbor::Directory hooks retried after a dead attempt (real redis-server)', () => {
+  let redis: Redis;
+  let deps: DataPluginDeps;
+  const work = () => path.join(testEnv.workDir, 'directory-retry');
+  const src = () => path.join(work(), 'src');
+  const resource = (): GraphResource => ({ id: src(), type: 'Karbor::Directory', name: 'src' });
+
+  const ctx = (operation: Operation, attempt: number, restoreTarget?: string): HookContext => ({
+    operation,
+    operationId: operation === 'restore' ? 'restore-1' : 'cp-1',
+    checkpointId: 'cp-1',
+    providerId: 'prov',
+    resource: resource(),
+    parameters: {},
+    attempt,
+    section: new BankSection(deps.bank, resourceDataPrefix('cp-1', resource()), {
+      readOnly: operation !== 'protect',
+    }),
+    ...(restoreTarget ? { restoreTarget } : {}),
+    providerConfig: {},
+    heartbeat: () => {},
+    signal: new AbortController().signal,
+  });
+
+  before(async () => {
+    const { redis: r, prefix } = await isolatedBank('directory-retry');
+    redis = r;
+    deps = {
+      bank: new RedisBank(redis, prefix),
+      chunkRefs: new ChunkRefs(redis, prefix),
+      dataDir: path.join(work(), 'data'),
+      chunkThreads: new ChunkThreads(2),
+    };
+    fs.mkdirSync(path.join(work(), 'outside'), { recursive: true });
+    makeTree(src(), path.join(work(), 'outside'));
+  });
+  after(async () => {
+    await deps.chunkThreads.close();
+    redis?.disconnect();
+  });
+
+  it('a retried restore leaves none of the dead attempt’s files in the tree', async () => {
+    const plugin = directoryPlugin(deps);
+    await plugin.operations.protect!.onMain!(ctx('protect', 1));
+    const target = path.join(work(), 'restored');
+    const prefix = restoreTempPrefix('restore-1', src());
+    // What a worker killed mid-restore leaves: half-written files under temporary names.
+    for (const dir of ['.', 'data', 'etc/conf.d']) {
+      fs.mkdirSync(path.join(target, dir), { recursive: true });
+      fs.writeFileSync(path.join(target, dir, `${prefix}dead`), 'half a file');
+    }
+    await plugin.operations.restore!.onMain!(ctx('restore', 2, target));
+    assert.deepEqual(describeTree(target), describeTree(src()));
+  });
+});
