@@ -2,24 +2,21 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
 import { BankSection } from '../../bank/bank-section';
-import { ChunkRefs } from '../../bank/chunk-refs';
 import { resourceDataPrefix } from '../../bank/keys';
-import { RedisBank } from '../../bank/redis-bank';
 import type { GraphResource } from '../../graph/resource-graph';
-import { ChunkThreads } from '../../plugins/chunk-store/chunk-threads';
 import type { DataPluginDeps } from '../../plugins/chunk-store/provider-store';
 import { directoryPlugin, restoreTempPrefix } from '../../plugins/directory/directory-plugin';
 import type { HookContext, Operation } from '../../plugins/types';
-import { isolatedBank, testEnv } from '../support/env';
+import { dataPluginDeps } from '../support/data-deps';
+import { testEnv } from '../support/env';
 import { describeTree, makeTree } from '../support/trees';
 
 // The directory plugin's hooks called as a retried activity would call them, after an
 // attempt that died part-way (its temporary files are still there).
 describe('Karbor::Directory hooks retried after a dead attempt (real redis-server)', () => {
-  let redis: Redis;
   let deps: DataPluginDeps;
+  let close: () => Promise<void>;
   const work = () => path.join(testEnv.workDir, 'directory-retry');
   const src = () => path.join(work(), 'src');
   const resource = (): GraphResource => ({ id: src(), type: 'Karbor::Directory', name: 'src' });
@@ -42,21 +39,11 @@ describe('Karbor::Directory hooks retried after a dead attempt (real redis-serve
   });
 
   before(async () => {
-    const { redis: r, prefix } = await isolatedBank('directory-retry');
-    redis = r;
-    deps = {
-      bank: new RedisBank(redis, prefix),
-      chunkRefs: new ChunkRefs(redis, prefix),
-      dataDir: path.join(work(), 'data'),
-      chunkThreads: new ChunkThreads(2),
-    };
+    ({ deps, close } = await dataPluginDeps('directory-retry', path.join(work(), 'data')));
     fs.mkdirSync(path.join(work(), 'outside'), { recursive: true });
     makeTree(src(), path.join(work(), 'outside'));
   });
-  after(async () => {
-    await deps.chunkThreads.close();
-    redis?.disconnect();
-  });
+  after(() => close());
 
   it('a retried restore leaves none of the dead attempt’s files in the tree', async () => {
     const plugin = directoryPlugin(deps);

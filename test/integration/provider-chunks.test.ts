@@ -3,31 +3,21 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
-import { ChunkRefs } from '../../bank/chunk-refs';
-import { RedisBank } from '../../bank/redis-bank';
-import { ChunkThreads } from '../../plugins/chunk-store/chunk-threads';
 import { DamagedFileError, ProviderChunks } from '../../plugins/chunk-store/provider-store';
 import type { DataPluginDeps } from '../../plugins/chunk-store/provider-store';
-import { isolatedBank, testEnv } from '../support/env';
+import { dataPluginDeps } from '../support/data-deps';
+import { testEnv } from '../support/env';
 import { countFiles } from '../support/trees';
 
 describe('ProviderChunks on the chunk threads (real redis-server, real files)', () => {
-  let redis: Redis;
   let deps: DataPluginDeps;
+  let close: () => Promise<void>;
   const work = () => path.join(testEnv.workDir, 'provider-chunks');
   const files: { path: string; size: number }[] = [];
   const chunkDir = () => path.join(deps.dataDir, 'prov', 'chunks');
 
   before(async () => {
-    const { redis: r, prefix } = await isolatedBank('provider-chunks');
-    redis = r;
-    deps = {
-      bank: new RedisBank(redis, prefix),
-      chunkRefs: new ChunkRefs(redis, prefix),
-      dataDir: path.join(work(), 'data'),
-      chunkThreads: new ChunkThreads(2),
-    };
+    ({ deps, close } = await dataPluginDeps('provider-chunks', path.join(work(), 'data')));
     fs.mkdirSync(path.join(work(), 'src'), { recursive: true });
     // Big files (several chunks each) and many small ones, so jobs run on both threads.
     for (let i = 0; i < 40; i++) {
@@ -36,10 +26,7 @@ describe('ProviderChunks on the chunk threads (real redis-server, real files)', 
       files.push({ path: p, size: fs.statSync(p).size });
     }
   });
-  after(async () => {
-    await deps.chunkThreads.close();
-    redis?.disconnect();
-  });
+  after(() => close());
 
   it('leaves no temporary file and no claim behind when a file cannot be read', async () => {
     const failing = new ProviderChunks(deps, 'prov', 'cp-failed/dir');
