@@ -2,6 +2,7 @@ import type { LeaseToken } from '../bank/bank';
 import type { CheckpointCollection } from '../bank/checkpoint-collection';
 import type { LeaseManager } from '../bank/leases';
 import type { PlanStore } from '../bank/plan-store';
+import type { CheckpointDocument } from '../common/documents';
 import { LeaseLostError } from '../common/errors';
 import { operationSchedule } from '../graph/operation-schedule';
 import type { OperationSchedule } from '../graph/operation-schedule';
@@ -24,6 +25,14 @@ export interface CreateCheckpointInput {
 export interface CheckpointCreated {
   lease: LeaseToken;
   schedule: OperationSchedule;
+  /** How often the workflow renews the lease (the deployment's lease settings). */
+  renewEveryMs: number;
+}
+
+/** What completing a protect made of the checkpoint. */
+export interface CheckpointCompleted {
+  status: 'available' | 'error';
+  reason: string;
 }
 
 export interface CheckpointActivityDeps {
@@ -45,6 +54,19 @@ export async function scheduleFor(
     const plugin = provider.plugins.get(type);
     return plugin ? implementedHooks(plugin, operation) : [];
   });
+}
+
+/** Resources of a checkpoint's graph whose protect result the bank does not hold. */
+export function missingResults(doc: CheckpointDocument): string[] {
+  return unpackGraph(doc.resource_graph)
+    .nodes.map((n) => n.id)
+    .filter((r) => doc.resources_status[r] !== 'available');
+}
+
+/** A few ids for a message: `3 resource(s) (a, b, c)`. */
+export function describeIds(ids: string[]): string {
+  const shown = ids.slice(0, 3).join(', ');
+  return `${ids.length} resource(s) (${shown}${ids.length > 3 ? ', …' : ''})`;
 }
 
 /** Checkpoint bookkeeping steps of a protect; each is idempotent. */
@@ -76,7 +98,11 @@ export function checkpointActivities(deps: CheckpointActivityDeps) {
         resourceGraph: graph,
         createdAtMs: input.createdAtMs,
       });
-      return { lease, schedule: await scheduleFor(deps, input.checkpointId, 'protect') };
+      return {
+        lease,
+        schedule: await scheduleFor(deps, input.checkpointId, 'protect'),
+        renewEveryMs: leases.settings.renewWindowMs,
+      };
     },
 
     async loadSchedule(checkpointId: string, operation: Operation): Promise<OperationSchedule> {
@@ -97,17 +123,49 @@ export function checkpointActivities(deps: CheckpointActivityDeps) {
       }
     },
 
-    async completeCheckpoint(lease: LeaseToken, hookless: string[] = []): Promise<void> {
-      for (const id of hookless) {
-        await checkpoints.setResourceStatus(lease.checkpointId, id, 'available', lease);
+    /**
+     * Makes the checkpoint `available` — only if the bank holds every resource's result. A
+     * resource whose status is missing means Redis lost acknowledged writes (a host crash
+     * under `appendfsync everysec`): the checkpoint becomes `error` instead, since its
+     * manifests and chunk claims may be gone with them.
+     */
+    async completeCheckpoint(
+      lease: LeaseToken,
+      hookless: string[] = [],
+    ): Promise<CheckpointCompleted> {
+      const id = lease.checkpointId;
+      for (const r of hookless) await checkpoints.setResourceStatus(id, r, 'available', lease);
+      const doc = await checkpoints.get(id);
+      if (doc.status === 'available') return { status: 'available', reason: '' };
+      const missing = missingResults(doc);
+      if (missing.length > 0) {
+        const reason = `the bank lost the result of ${describeIds(missing)}: Redis lost acknowledged writes`;
+        await checkpoints.transition(id, ['protecting'], 'error', { reason, lease });
+        await leases.release(lease);
+        return { status: 'error', reason };
       }
-      await checkpoints.transition(lease.checkpointId, ['protecting'], 'available', { lease });
+      await checkpoints.transition(id, ['protecting'], 'available', { lease });
       await leases.release(lease);
+      return { status: 'available', reason: '' };
     },
 
+    /** Marks the checkpoint `error`; a lapsed lease is taken again by the same owner first. */
     async failCheckpoint(lease: LeaseToken, reason: string): Promise<void> {
-      await checkpoints.transition(lease.checkpointId, ['protecting'], 'error', { reason, lease });
-      await leases.release(lease);
+      let held = lease;
+      try {
+        await checkpoints.transition(held.checkpointId, ['protecting'], 'error', {
+          reason,
+          lease: held,
+        });
+      } catch (err) {
+        if (!(err instanceof LeaseLostError)) throw err;
+        held = await leases.acquire(lease.checkpointId, lease.owner);
+        await checkpoints.transition(held.checkpointId, ['protecting'], 'error', {
+          reason,
+          lease: held,
+        });
+      }
+      await leases.release(held);
     },
   };
 }

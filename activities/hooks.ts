@@ -6,7 +6,7 @@ import { resourceSectionName } from '../bank/keys';
 import type { OperationLog } from '../bank/operation-log';
 import type { RestoreCollection } from '../bank/restore-collection';
 import type { CheckpointDocument } from '../common/documents';
-import { HookFailedError, KarborError } from '../common/errors';
+import { HookFailedError, KarborError, OperationStoppedError } from '../common/errors';
 import type { Hook } from '../graph/hook-schedule';
 import { unpackGraph } from '../graph/resource-graph';
 import type { PackedGraph } from '../graph/resource-graph';
@@ -15,6 +15,7 @@ import type { HookContext, HookProgress, Operation } from '../plugins/types';
 import { parametersFor } from '../providers/parameters';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import type { PluginRegistry } from '../plugins/registry';
+import { HOOK_MAX_ATTEMPTS } from '../temporal-config/activity-options';
 
 export interface HookInput {
   operation: Operation;
@@ -38,8 +39,12 @@ export interface HookActivityDeps {
   providers: ProviderRegistry;
 }
 
-/** How often a hook is heartbeated for while it runs, whether or not it reports progress. */
-const AUTO_HEARTBEAT_MS = 5_000;
+/**
+ * How often a hook is heartbeated for while it runs, whether or not it reports progress: a
+ * heartbeat is how a cancel reaches the hook, so it stops within seconds (the SDK throttles
+ * what actually goes to the server).
+ */
+const AUTO_HEARTBEAT_MS = 1_000;
 
 /** Small cache: a worker runs many hooks of the same checkpoint; its graph never changes. */
 class CheckpointCache {
@@ -131,17 +136,30 @@ export function hookActivities(deps: HookActivityDeps) {
         heartbeat,
         signal: actx.cancellationSignal,
       };
-      const log = (hook: Hook, event: 'start' | 'end' | 'error', error?: string) =>
-        deps.oplog.append(logId, {
-          ts: new Date().toISOString(),
-          operation: input.operation,
-          resource_id: resource.id,
-          resource_type: resource.type,
-          hook,
-          event,
-          attempt,
-          ...(error !== undefined ? { error } : {}),
-        });
+      const runId = actx.info.workflowExecution?.runId ?? input.operationId;
+      const log = (
+        hook: Hook,
+        event: 'start' | 'end' | 'error',
+        error?: string,
+        gate?: 'start' | 'stop',
+      ) =>
+        deps.oplog.append(
+          logId,
+          {
+            ts: new Date().toISOString(),
+            operation: input.operation,
+            resource_id: resource.id,
+            resource_type: resource.type,
+            hook,
+            event,
+            attempt,
+            ...(error !== undefined ? { error } : {}),
+          },
+          gate ? { runId, mode: gate } : undefined,
+        );
+      // Verify checks every resource however others fare; the other operations stop at
+      // the first hook that failed for good.
+      const stopsOthers = input.operation !== 'verify';
 
       const ticker = setInterval(() => heartbeat(), AUTO_HEARTBEAT_MS);
       let bytes = 0;
@@ -150,7 +168,12 @@ export function hookActivities(deps: HookActivityDeps) {
           current = hook;
           bytes += lastProgress?.bytesDone ?? 0;
           lastProgress = undefined;
-          await log(hook, 'start');
+          // Hooks that share this activity check for a cancel before each one starts.
+          if (actx.cancellationSignal.aborted) throw new CancelledFailure('cancelled');
+          const stopping = await log(hook, 'start', undefined, stopsOthers ? 'start' : undefined);
+          if (stopping !== undefined) {
+            throw new OperationStoppedError(`not started: the operation is stopping (${stopping})`);
+          }
           try {
             await operationHooks?.[HOOK_METHODS[hook]]?.(ctx);
           } catch (err) {
@@ -160,12 +183,15 @@ export function hookActivities(deps: HookActivityDeps) {
               : err instanceof Error
                 ? err.message
                 : String(err);
-            await log(hook, 'error', message);
+            const permanent = err instanceof KarborError ? err.permanent : false;
+            // Failed for good (no retry left): the same step that logs it stops the others.
+            const final = !cancelled && (permanent || attempt >= HOOK_MAX_ATTEMPTS);
+            await log(hook, 'error', message, final && stopsOthers ? 'stop' : undefined);
             // A cancelled hook did not fail: Temporal must see the cancellation as it is.
             if (cancelled) throw err;
             const reason = `${hook} failed: ${message}`;
             await recordStatus(deps, input, resource.id, STATUS_FAILED[input.operation], reason);
-            throw new HookFailedError(reason, err instanceof KarborError ? err.permanent : false);
+            throw new HookFailedError(reason, permanent);
           }
           await log(hook, 'end');
         }

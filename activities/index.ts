@@ -4,6 +4,7 @@ import { deleteActivities } from './delete';
 import { withFailureMapping } from './failures';
 import { hookActivities } from './hooks';
 import type { HookActivityDeps } from './hooks';
+import { lifecycleActivities } from './lifecycle';
 import { protectableActivities } from './protectables';
 import { restoreActivities } from './restore';
 
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...restoreActivities(deps),
     ...deleteActivities(deps),
     ...protectableActivities(deps),
+    ...lifecycleActivities(deps),
   });
 }
 

@@ -79,6 +79,11 @@ export class RedisKeys {
     return `${this.tag}:oplog:${operationId}`;
   }
 
+  /** Set once a workflow run is stopping (failed for good, or cancelled): no hook starts. */
+  stopFlag(runId: string): string {
+    return `${this.tag}:stop:${runId}`;
+  }
+
   restoreState(restoreId: string): string {
     return `${this.tag}:rsstate:${restoreId}`;
   }

@@ -9,7 +9,7 @@ import type { BankScripts } from './scripts';
 export interface LeaseSettings {
   /** How long a lease lives without renewal (Redis TTL). */
   expireWindowMs: number;
-  /** How often a holder should renew. */
+  /** How often a holder renews (well inside the expire window, so one failed try is harmless). */
   renewWindowMs: number;
   /** How recently a lease must have been renewed for its owner to count as alive. */
   validityWindowMs: number;
@@ -17,7 +17,7 @@ export interface LeaseSettings {
 
 export const DEFAULT_LEASE_SETTINGS: LeaseSettings = {
   expireWindowMs: 120_000,
-  renewWindowMs: 100_000,
+  renewWindowMs: 60_000,
   validityWindowMs: 100_000,
 };
 

@@ -24,6 +24,8 @@ const SCRIPT_FILES = {
   deleteRecord: 'delete-record',
   claimChunks: 'claim-chunks',
   releaseChunks: 'release-chunks',
+  appendEvent: 'append-event',
+  stopOperation: 'stop-operation',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

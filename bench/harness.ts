@@ -7,7 +7,9 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { Worker } from '@temporalio/worker';
 import type { Redis } from 'ioredis';
 import { ProtectionService } from '../client/protection-service';
+import { DEFAULT_GC_SETTINGS } from '../common/config';
 import type { KarborConfig } from '../common/config';
+import { DEFAULT_LEASE_SETTINGS } from '../bank/leases';
 import { connectRedis } from '../common/redis';
 import { PROJECT_ROOT, startRedis, startTemporal, stopProcess } from '../scripts/services';
 import { temporalCliPath } from '../temporal-config/dev-server';
@@ -43,6 +45,8 @@ export async function withBenchEnv(
     projectId: 'bench',
     admin: false,
     dataDir: path.join(work, 'data'),
+    leases: DEFAULT_LEASE_SETTINGS,
+    gc: DEFAULT_GC_SETTINGS,
   };
   const redis = await connectRedis(cfg.redisUrl, 'bench-worker');
   const connection = await NativeConnection.connect({ address: cfg.temporalAddress });

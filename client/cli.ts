@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { configFromEnv } from '../common/config';
+import { InvalidArgumentError as KarborInvalidArgument } from '../common/errors';
 import type { KarborConfig } from '../common/config';
 import { describeFailure, EXIT } from './exit-codes';
 import { printJson, printProperties, printTable } from './output';
@@ -28,7 +29,11 @@ function buildProgram(): Command {
     .option('--namespace <name>', 'Temporal namespace (env TEMPORAL_NAMESPACE)')
     .option('--project-id <id>', 'caller project (env KARBOR_PROJECT_ID)')
     .option('--json', 'print JSON documents only')
-    .showHelpAfterError()
+    // A usage error is one line naming the problem and where help is, not the whole help.
+    .configureOutput({
+      outputError: (str, write) =>
+        write(`karbor: ${str.replace(/^error: /, '').trim()} (see --help)\n`),
+    })
     .exitOverride();
 
   addProviderCommands(program);
@@ -177,10 +182,10 @@ function addProtectCommand(program: Command): void {
     .description('protect a plan: prints the new checkpoint id (with --wait, waits for the end)')
     .argument('<plan>', 'a stored plan id, or a plan document file')
     .option('--wait', 'show progress and wait until the checkpoint is available or failed')
-    .option('--concurrency <n>', 'hooks in flight at once', parseWhole)
+    .option('--concurrency <n>', 'hooks in flight at once (1-1000, default 32)', parseConcurrency)
     .action(
       run(async (svc, g, planArg: string, opts: { wait?: boolean; concurrency?: number }) => {
-        const fromFile = fs.existsSync(planArg);
+        const fromFile = looksLikeFile(planArg);
         const plan = fromFile ? readPlanFile(planArg) : await svc.plans.get(planArg, svc.caller);
         const started = await svc.executeOperation(fromFile ? plan : planArg, 'protect', {
           ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
@@ -258,6 +263,17 @@ function addRestoreCommands(program: Command): void {
           return record.status === 'success' ? EXIT.ok : EXIT.failed;
         },
       ),
+    );
+  restore
+    .command('cancel')
+    .description('cancel a running restore: it ends failure, reason cancelled')
+    .argument('<restore_id>')
+    .action(
+      run(async (svc, g, id: string) => {
+        await svc.cancelRestore(id);
+        if (g.json) printJson({ restore_id: id, cancelled: true });
+        else out(`cancelling restore ${id}`);
+      }),
     );
   restore
     .command('list')
@@ -372,6 +388,18 @@ function addCheckpointCommands(program: Command): void {
       }),
     );
   checkpoint
+    .command('cancel')
+    .description('cancel a running protect: the checkpoint ends error, reason cancelled')
+    .argument('<provider_id>')
+    .argument('<checkpoint_id>')
+    .action(
+      run(async (svc, g, providerId: string, checkpointId: string) => {
+        await svc.cancelCheckpoint(providerId, checkpointId);
+        if (g.json) printJson({ checkpoint_id: checkpointId, cancelled: true });
+        else out(`cancelling ${checkpointId}`);
+      }),
+    );
+  checkpoint
     .command('verify')
     .description('re-read every chunk of a checkpoint; report missing or corrupt data per resource')
     .argument('<provider_id>')
@@ -436,6 +464,21 @@ function printEvents(
 
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
+}
+
+/** A plan argument that names a file (a path), rather than a stored plan's id. */
+function looksLikeFile(arg: string): boolean {
+  if (fs.existsSync(arg)) return true;
+  if (/[/\\]|\.json$/i.test(arg)) {
+    throw new KarborInvalidArgument(`plan file ${arg} does not exist`);
+  }
+  return false;
+}
+
+function parseConcurrency(v: string): number {
+  const n = parseWhole(v);
+  if (n < 1 || n > 1000) throw new InvalidArgumentError(`expected 1 to 1000, got ${v}`);
+  return n;
 }
 
 function parseWhole(v: string): number {

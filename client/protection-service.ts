@@ -6,7 +6,14 @@ import {
   WorkflowFailedError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
-import { ActivityFailure, ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancelledFailure,
+  defaultPayloadConverter,
+  TerminatedFailure,
+  TimeoutFailure,
+} from '@temporalio/common';
 import type { Workflow } from '@temporalio/common';
 import type { Redis } from 'ioredis';
 import { Catalog } from '../bank/catalog';
@@ -20,7 +27,11 @@ import { RestoreCollection } from '../bank/restore-collection';
 import type { RestoreRecord } from '../bank/restore-collection';
 import type { KarborConfig } from '../common/config';
 import type { CheckpointDocument, Plan } from '../common/documents';
-import { OperationRefusedError, ServiceUnreachableError } from '../common/errors';
+import {
+  InvalidStatusTransitionError,
+  OperationRefusedError,
+  ServiceUnreachableError,
+} from '../common/errors';
 import { connectRedis } from '../common/redis';
 import { pageProviders } from '../providers/provider-registry';
 import type { ProviderDocument } from '../providers/provider-registry';
@@ -249,6 +260,44 @@ export class ProtectionService {
       .result();
   }
 
+  /**
+   * Cancels a running protect: no hook starts from now on, running hooks stop and clean up,
+   * and the checkpoint becomes `error` with reason `cancelled`.
+   */
+  async cancelCheckpoint(providerId: string, checkpointId: string): Promise<void> {
+    const doc = await this.showCheckpoint(providerId, checkpointId);
+    if (doc.status !== 'protecting') {
+      throw new InvalidStatusTransitionError(checkpointId, doc.status, ['protecting'], 'cancelled');
+    }
+    await this.cancelRun(workflowIds.protect(checkpointId), `checkpoint ${checkpointId}`);
+  }
+
+  /** Cancels a running restore: it ends `failure` with reason `cancelled`. */
+  async cancelRestore(restoreId: string): Promise<void> {
+    const record = await this.showRestore(restoreId);
+    if (record.status !== 'in_progress') {
+      throw new OperationRefusedError(
+        'INVALID_STATUS_TRANSITION',
+        `restore ${restoreId} is ${record.status}, not in_progress: nothing to cancel`,
+      );
+    }
+    await this.cancelRun(workflowIds.restore(restoreId), `restore ${restoreId}`);
+  }
+
+  /** Stops new hooks of the run at once (before Temporal delivers the cancel), then cancels. */
+  private async cancelRun(workflowId: string, what: string): Promise<void> {
+    const handle = this.temporal.workflow.getHandle(workflowId);
+    const d = await handle.describe().catch(() => undefined);
+    if (!d || d.status.name !== 'RUNNING') {
+      throw new OperationRefusedError(
+        'INVALID_STATUS_TRANSITION',
+        `${what} has no running operation to cancel (garbage collection settles its state)`,
+      );
+    }
+    await this.oplog.stop(d.runId, 'cancelled');
+    await handle.cancel();
+  }
+
   private async startOperation<W extends Workflow>(
     workflowType: string,
     workflowId: string,
@@ -300,21 +349,26 @@ export class ProtectionService {
   }
 
   async waitForProtect(checkpointId: string): Promise<ProtectResult> {
-    return this.temporal.workflow
-      .getHandle<typeof protect>(workflowIds.protect(checkpointId))
-      .result();
+    return settle(
+      this.temporal.workflow.getHandle<typeof protect>(workflowIds.protect(checkpointId)).result(),
+      (reason) => ({ checkpoint_id: checkpointId, status: 'error', reason }),
+    );
   }
 
   async waitForRestore(restoreId: string): Promise<RestoreResult> {
-    return this.temporal.workflow
-      .getHandle<typeof restore>(workflowIds.restore(restoreId))
-      .result();
+    return settle(
+      this.temporal.workflow.getHandle<typeof restore>(workflowIds.restore(restoreId)).result(),
+      (reason) => ({ restore_id: restoreId, status: 'failure', reason }),
+    );
   }
 
   async waitForDelete(checkpointId: string): Promise<DeleteResult> {
-    return this.temporal.workflow
-      .getHandle<typeof deleteCheckpoint>(workflowIds.delete(checkpointId))
-      .result();
+    return settle(
+      this.temporal.workflow
+        .getHandle<typeof deleteCheckpoint>(workflowIds.delete(checkpointId))
+        .result(),
+      (reason) => ({ checkpoint_id: checkpointId, status: 'error-deleting', reason }),
+    );
   }
 
   // --- checkpoints and restores ---------------------------------------------------------
@@ -355,6 +409,26 @@ export class ProtectionService {
   async close(): Promise<void> {
     this.redis.disconnect();
     await this.connection.close();
+  }
+}
+
+/**
+ * An operation's result, also when its workflow ended Failed (its record says why),
+ * Canceled, Terminated or Timed out: those become the failed result with the reason.
+ */
+async function settle<R>(result: Promise<R>, failed: (reason: string) => R): Promise<R> {
+  try {
+    return await result;
+  } catch (err) {
+    if (!(err instanceof WorkflowFailedError)) throw err;
+    const cause = err.cause;
+    if (cause instanceof CancelledFailure) return failed('cancelled');
+    if (cause instanceof TerminatedFailure) return failed('terminated');
+    if (cause instanceof TimeoutFailure) return failed('timed out');
+    if (cause instanceof ApplicationFailure && cause.type === 'OPERATION_FAILED') {
+      return failed(cause.message);
+    }
+    throw refusal(err);
   }
 }
 

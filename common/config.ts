@@ -1,5 +1,8 @@
+import { InvalidArgumentError } from './errors';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../temporal-config/activity-options';
 import settings from '../temporal-config/dev-server.json';
+import type { LeaseSettings } from '../bank/leases';
+import { DEFAULT_LEASE_SETTINGS } from '../bank/leases';
 
 /** Everything a worker or client needs to know about where things are (DESIGN.md section 8). */
 export interface KarborConfig {
@@ -9,31 +12,112 @@ export interface KarborConfig {
   redisUrl: string;
   bankPrefix: string;
   projectId: string;
-  /** KARBOR_ADMIN=1: the caller may list all tenants' checkpoints. */
+  /** KARBOR_ADMIN=1: the caller may list all tenants' checkpoints, reset states, run GC. */
   admin: boolean;
   providersDir?: string;
   dataDir?: string;
   /** KARBOR_CHUNK_THREADS: threads that move file bytes (default: one per core). */
   chunkThreads?: number;
+  /** KARBOR_LEASE_*_MS: write-lease windows of checkpoints under construction. */
+  leases: LeaseSettings;
+  /** Garbage collection: how often it runs and how long unreferenced data is kept. */
+  gc: GcSettings;
+}
+
+export interface GcSettings {
+  /** KARBOR_GC_INTERVAL_S: the `karbor-gc` Schedule's interval. */
+  intervalSeconds: number;
+  /**
+   * KARBOR_GC_GRACE_S: an unreferenced chunk (or leftover temporary file) is removed only
+   * after this long, far longer than Redis's fsync window, so a bank that rolls back a
+   * second or two never names a chunk that is gone.
+   */
+  graceSeconds: number;
+}
+
+export const DEFAULT_GC_SETTINGS: GcSettings = { intervalSeconds: 600, graceSeconds: 3600 };
+
+/** A positive whole number from the environment, or one clear error naming the variable. */
+function intVar(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new InvalidArgumentError(
+      `environment variable ${name} must be a whole number from ${min} to ${max}, not "${raw}"`,
+    );
+  }
+  return n;
+}
+
+function redisUrlVar(env: NodeJS.ProcessEnv): string {
+  const raw = env.REDIS_URL;
+  if (raw === undefined || raw === '') return `redis://${settings.ip}:${settings.redisPort}`;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !['redis:', 'rediss:'].includes(url.protocol) || url.hostname === '') {
+    throw new InvalidArgumentError(
+      `environment variable REDIS_URL must look like redis://host:port[/db], not "${raw}"`,
+    );
+  }
+  return raw;
+}
+
+function leaseSettings(env: NodeJS.ProcessEnv): LeaseSettings {
+  const d = DEFAULT_LEASE_SETTINGS;
+  const expireWindowMs = intVar(env, 'KARBOR_LEASE_EXPIRE_MS', d.expireWindowMs, 1000);
+  const renewWindowMs = intVar(
+    env,
+    'KARBOR_LEASE_RENEW_MS',
+    Math.min(d.renewWindowMs, Math.floor(expireWindowMs / 2)),
+    100,
+  );
+  const validityWindowMs = intVar(
+    env,
+    'KARBOR_LEASE_VALIDITY_MS',
+    Math.min(d.validityWindowMs, expireWindowMs),
+    100,
+  );
+  if (renewWindowMs >= expireWindowMs) {
+    throw new InvalidArgumentError(
+      `KARBOR_LEASE_RENEW_MS (${renewWindowMs}) must be shorter than KARBOR_LEASE_EXPIRE_MS (${expireWindowMs})`,
+    );
+  }
+  return { expireWindowMs, renewWindowMs, validityWindowMs };
 }
 
 /**
  * Reads the configuration from an environment. Called once by each entry point (worker,
- * CLI, scripts); nothing below them reads process.env.
+ * CLI, scripts); nothing below them reads process.env. A malformed value is an error that
+ * names the variable, never silently replaced by a default.
  */
 export function configFromEnv(env: NodeJS.ProcessEnv): KarborConfig {
   const cfg: KarborConfig = {
     temporalAddress: env.TEMPORAL_ADDRESS || `${settings.ip}:${settings.port}`,
     namespace: env.TEMPORAL_NAMESPACE || DEFAULT_NAMESPACE,
     taskQueue: env.KARBOR_TASK_QUEUE || DEFAULT_TASK_QUEUE,
-    redisUrl: env.REDIS_URL || `redis://${settings.ip}:${settings.redisPort}`,
+    redisUrl: redisUrlVar(env),
     bankPrefix: env.KARBOR_BANK_PREFIX || 'karbor',
     projectId: env.KARBOR_PROJECT_ID || 'default',
     admin: env.KARBOR_ADMIN === '1' || env.KARBOR_ADMIN === 'true',
+    leases: leaseSettings(env),
+    gc: {
+      intervalSeconds: intVar(env, 'KARBOR_GC_INTERVAL_S', DEFAULT_GC_SETTINGS.intervalSeconds),
+      graceSeconds: intVar(env, 'KARBOR_GC_GRACE_S', DEFAULT_GC_SETTINGS.graceSeconds),
+    },
   };
   if (env.KARBOR_PROVIDERS_DIR) cfg.providersDir = env.KARBOR_PROVIDERS_DIR;
   if (env.KARBOR_DATA_DIR) cfg.dataDir = env.KARBOR_DATA_DIR;
-  const threads = Number(env.KARBOR_CHUNK_THREADS);
-  if (Number.isInteger(threads) && threads > 0) cfg.chunkThreads = threads;
+  if (env.KARBOR_CHUNK_THREADS) cfg.chunkThreads = intVar(env, 'KARBOR_CHUNK_THREADS', 1, 1, 256);
   return cfg;
 }

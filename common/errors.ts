@@ -190,6 +190,15 @@ export class HookFailedError extends KarborError {
 }
 
 /**
+ * Thrown by a hook activity that may not start its hook because the operation is stopping
+ * (another hook failed for good, or the operation was cancelled). Not a failure of its own.
+ */
+export class OperationStoppedError extends KarborError {
+  readonly code = 'OPERATION_STOPPED';
+  readonly permanent = true;
+}
+
+/**
  * A typed error raised on a worker, as the client sees it: the same code and message, so
  * callers can branch on `code` without knowing about Temporal's failure wrappers.
  */

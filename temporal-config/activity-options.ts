@@ -26,6 +26,7 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   'PERMISSION_DENIED',
   'LEASE_LOST',
   'LEASE_BUSY',
+  'OPERATION_STOPPED',
 ];
 
 /** Bank bookkeeping: short, many quick retries (Redis blips), never forever. */
@@ -39,6 +40,9 @@ export const BANK_ACTIVITY: ActivityOptions = {
     nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
   },
 };
+
+/** A hook that failed this many times has failed for good: its operation stops. */
+export const HOOK_MAX_ATTEMPTS = 5;
 
 /**
  * Plugin hooks: may run for hours, so liveness comes from heartbeats (a dead worker is
@@ -54,12 +58,15 @@ export const HOOK_ACTIVITY: ActivityOptions = {
     initialInterval: '1s',
     backoffCoefficient: 2,
     maximumInterval: '30s',
-    maximumAttempts: 5,
+    maximumAttempts: HOOK_MAX_ATTEMPTS,
     nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
   },
 };
 
-/** How often a protect renews its checkpoint's write lease (expire window: 120 s). */
+/**
+ * How often a protect renewed its checkpoint's write lease before the window came from the
+ * worker's lease settings (runs recorded then still replay with it).
+ */
 export const LEASE_RENEW_INTERVAL = '60s';
 
 /** Hooks in flight at once per operation, unless the caller asks otherwise. */

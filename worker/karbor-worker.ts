@@ -72,8 +72,8 @@ export async function buildActivityDeps(
     })),
   );
   return {
-    checkpoints: new CheckpointCollection(redis, config.bankPrefix),
-    leases: new LeaseManager(redis, config.bankPrefix),
+    checkpoints: new CheckpointCollection(redis, config.bankPrefix, config.leases),
+    leases: new LeaseManager(redis, config.bankPrefix, config.leases),
     plans: new PlanStore(redis, config.bankPrefix),
     restores: new RestoreCollection(redis, config.bankPrefix),
     oplog: new OperationLog(redis, config.bankPrefix),

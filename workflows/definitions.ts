@@ -26,7 +26,21 @@ export interface ProtectInput extends RunOptions {
   /** A stored plan's id; without it the activity reads the plan the client left. */
   storedPlanId?: string;
   /** Set when a run continues as new. */
-  resume?: { lease: LeaseToken; snapshot: string; progress: Progress };
+  resume?: {
+    lease: LeaseToken;
+    /** Workflow time of the lease's last renewal (absent in runs recorded before). */
+    leaseRenewedAtMs?: number;
+    leaseRenewEveryMs?: number;
+    snapshot: string;
+    progress: Progress;
+  };
+}
+
+/** A protect's write lease as the workflow keeps it: renewed once it is this old. */
+export interface HeldLease {
+  token: LeaseToken;
+  renewedAtMs: number;
+  renewEveryMs: number;
 }
 
 export interface ProtectResult {

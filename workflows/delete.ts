@@ -5,6 +5,7 @@ import { newProgress } from './definitions';
 import type { DeleteInput, DeleteResult } from './definitions';
 import { runHooks } from './hook-runner';
 import { operationHandlers, runSettings } from './operation-start';
+import { endFailed, finishing, whenCancelled } from './outcome';
 
 const bank = proxyActivities<Activities>(BANK_ACTIVITY);
 
@@ -31,6 +32,9 @@ export async function deleteCheckpoint(input: DeleteInput): Promise<DeleteResult
     progress,
     ...runSettings(input),
   });
+  if (run.outcome === 'cancelled') {
+    return whenCancelled(progress, run.cancel, () => bank.failDelete(checkpointId, 'cancelled'));
+  }
   if (run.outcome === 'paused') {
     return continueAsNew<typeof deleteCheckpoint>({
       ...input,
@@ -38,12 +42,13 @@ export async function deleteCheckpoint(input: DeleteInput): Promise<DeleteResult
     });
   }
   if (run.outcome === 'failed') {
-    await bank.failDelete(checkpointId, run.reason);
+    await finishing(() => bank.failDelete(checkpointId, run.reason));
     progress.phase = 'failed';
+    endFailed(run.reason);
     return { checkpoint_id: checkpointId, status: 'error-deleting', reason: run.reason };
   }
   progress.phase = 'completing';
-  await bank.finishDelete(checkpointId);
+  await finishing(() => bank.finishDelete(checkpointId));
   progress.phase = 'finished';
   return { checkpoint_id: checkpointId, status: 'deleted' };
 }

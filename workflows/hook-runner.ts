@@ -18,10 +18,11 @@ import type { Hook, HookTask } from '../graph/hook-schedule';
 import { implementedBy } from '../graph/operation-schedule';
 import type { OperationSchedule } from '../graph/operation-schedule';
 import type { Operation } from '../plugins/types';
-import { HOOK_ACTIVITY } from '../temporal-config/activity-options';
+import { BANK_ACTIVITY, HOOK_ACTIVITY } from '../temporal-config/activity-options';
 import type { Progress } from './definitions';
 
 const hooks = proxyActivities<Activities>(HOOK_ACTIVITY);
+const bank = proxyActivities<Activities>(BANK_ACTIVITY);
 
 export interface HookRunOptions {
   operation: Operation;
@@ -53,7 +54,9 @@ export function hooklessResources(schedule: OperationSchedule): string[] {
 export type HookRunOutcome =
   | { outcome: 'done' }
   | { outcome: 'failed'; reason: string }
-  | { outcome: 'paused'; snapshot: string };
+  | { outcome: 'paused'; snapshot: string }
+  /** The workflow was cancelled; every hook has stopped. `cancel` is to be rethrown. */
+  | { outcome: 'cancelled'; cancel: unknown };
 
 export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
   const { schedule, progress } = opts;
@@ -70,6 +73,7 @@ export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
   const running = new Map<string, HookTask>();
   const failures: string[] = [];
   let pausing = false;
+  let cancelled: unknown;
   const scope = new CancellationScope();
 
   const implemented = implementedBy(schedule);
@@ -108,7 +112,7 @@ export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
   };
 
   while (!plan.finished) {
-    const stopping = failures.length > 0 && !opts.keepGoing;
+    const stopping = (failures.length > 0 && !opts.keepGoing) || cancelled !== undefined;
     if (!stopping && !pausing && workflowInfo().historyLength > opts.continueAfterEvents) {
       pausing = true;
     }
@@ -116,12 +120,26 @@ export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
       start(queue.shift()!);
     }
     if (running.size === 0) break;
-    await condition(() => finished.length > 0);
+    try {
+      if (cancelled === undefined) await condition(() => finished.length > 0);
+      else await CancellationScope.nonCancellable(() => condition(() => finished.length > 0));
+    } catch (err) {
+      if (!isCancellation(err)) throw err;
+      // Cancelled: no hook may start from now on (the flag is checked by every hook as it
+      // starts, batched or not); then wait until the running ones have stopped.
+      cancelled = err;
+      await CancellationScope.nonCancellable(() =>
+        bank.stopOperation(workflowInfo().runId, 'cancelled'),
+      );
+      continue;
+    }
     for (const { task, followers, error } of finished.splice(0)) {
       running.delete(`${task.node}.${task.hook}`);
       const id = ids[task.node]!;
       if (error) {
-        if (!isCancellation(error) && (failures.length === 0 || opts.keepGoing)) {
+        // A hook refused because the operation is stopping did not fail on its own.
+        const counts = !isCancellation(error) && failureType(error) !== 'OPERATION_STOPPED';
+        if (counts && cancelled === undefined && (failures.length === 0 || opts.keepGoing)) {
           failures.push(
             `${schedule.types[schedule.nodeTypes[task.node]!]} ${id}: ${describe(error)}`,
           );
@@ -144,6 +162,7 @@ export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
     }
     progress.running = runningIds(running, ids);
   }
+  if (cancelled !== undefined) return { outcome: 'cancelled', cancel: cancelled };
   if (failures.length > 0) return { outcome: 'failed', reason: failures.join('; ') };
   if (!plan.finished) return { outcome: 'paused', snapshot: plan.snapshot() };
   return { outcome: 'done' };

@@ -5,13 +5,14 @@ import { newProgress } from './definitions';
 import type { RestoreInput, RestoreResult } from './definitions';
 import { hooklessResources, runHooks } from './hook-runner';
 import { operationHandlers, runSettings } from './operation-start';
+import { endFailed, finishing, whenCancelled } from './outcome';
 
 const bank = proxyActivities<Activities>(BANK_ACTIVITY);
 
 /**
  * restore: check the checkpoint is `available` and the parameters fit, record the restore
  * `in_progress`, run every resource's restore hooks in graph order, then record `success`
- * or `failure` with per-resource status.
+ * or `failure` with per-resource status (a cancel records `failure`, reason `cancelled`).
  */
 export async function restore(input: RestoreInput): Promise<RestoreResult> {
   const { restoreId, checkpointId } = input;
@@ -39,6 +40,11 @@ export async function restore(input: RestoreInput): Promise<RestoreResult> {
     progress,
     ...runSettings(input),
   });
+  if (run.outcome === 'cancelled') {
+    return whenCancelled(progress, run.cancel, () =>
+      bank.finishRestore(restoreId, false, 'cancelled'),
+    );
+  }
   if (run.outcome === 'paused') {
     return continueAsNew<typeof restore>({
       ...input,
@@ -47,7 +53,10 @@ export async function restore(input: RestoreInput): Promise<RestoreResult> {
   }
   const ok = run.outcome === 'done';
   const reason = run.outcome === 'failed' ? run.reason : '';
-  await bank.finishRestore(restoreId, ok, reason, ok ? hooklessResources(schedule) : []);
+  await finishing(() =>
+    bank.finishRestore(restoreId, ok, reason, ok ? hooklessResources(schedule) : []),
+  );
   progress.phase = ok ? 'finished' : 'failed';
+  if (!ok) endFailed(reason);
   return { restore_id: restoreId, status: ok ? 'success' : 'failure', ...(ok ? {} : { reason }) };
 }

@@ -30,6 +30,7 @@ export async function verifyCheckpoint(input: VerifyInput): Promise<VerifyResult
     keepGoing: true,
     ...runSettings(input),
   });
+  if (run.outcome === 'cancelled') throw run.cancel;
   if (run.outcome === 'paused') {
     return continueAsNew<typeof verifyCheckpoint>({
       ...input,

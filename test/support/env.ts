@@ -8,7 +8,9 @@ import type { NativeConnection } from '@temporalio/worker';
 import { after, before } from 'node:test';
 import type { Redis } from 'ioredis';
 import { ProtectionService } from '../../client/protection-service';
+import { DEFAULT_GC_SETTINGS } from '../../common/config';
 import type { KarborConfig } from '../../common/config';
+import { DEFAULT_LEASE_SETTINGS } from '../../bank/leases';
 import { connectRedis } from '../../common/redis';
 import { connectTemporalWorker, createKarborWorker } from '../../worker/karbor-worker';
 import { PROJECT_ROOT } from '../../scripts/services';
@@ -62,6 +64,8 @@ export function isolatedConfig(label: string): KarborConfig {
     projectId: 'tenant-a',
     admin: false,
     dataDir: path.join(need('KARBOR_TEST_WORK_DIR'), 'data', id),
+    leases: DEFAULT_LEASE_SETTINGS,
+    gc: DEFAULT_GC_SETTINGS,
   };
 }
 
@@ -76,6 +80,11 @@ export function envFor(cfg: KarborConfig): NodeJS.ProcessEnv {
     KARBOR_BANK_PREFIX: cfg.bankPrefix,
     KARBOR_PROJECT_ID: cfg.projectId,
     ...(cfg.dataDir ? { KARBOR_DATA_DIR: cfg.dataDir } : {}),
+    KARBOR_LEASE_EXPIRE_MS: String(cfg.leases.expireWindowMs),
+    KARBOR_LEASE_RENEW_MS: String(cfg.leases.renewWindowMs),
+    KARBOR_LEASE_VALIDITY_MS: String(cfg.leases.validityWindowMs),
+    KARBOR_GC_INTERVAL_S: String(cfg.gc.intervalSeconds),
+    KARBOR_GC_GRACE_S: String(cfg.gc.graceSeconds),
   };
 }
 
