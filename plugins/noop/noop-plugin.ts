@@ -2,7 +2,8 @@
 // orchestration can be tested and benchmarked apart from real data.
 //   extra_info.depends_on: [ids]   its dependents (Noop resources with those ids)
 //   parameters: delay_ms, fail_on (a hook name), fail_times (fail that many attempts first),
-//               fail_operation (fail only in this operation; default: every operation)
+//               fail_operation (fail only in this operation; default: every operation),
+//               delay_operation (wait only in this operation; default: every operation)
 import { HookFailedError } from '../../common/errors';
 import type { Hook } from '../../graph/hook-schedule';
 import type { GraphResource } from '../../graph/resource-graph';
@@ -17,6 +18,7 @@ const parametersSchema = {
     fail_on: { enum: ['prepare_begin', 'prepare_finish', 'main', 'complete'] },
     fail_times: { type: 'integer', minimum: 0 },
     fail_operation: { enum: ['protect', 'restore', 'delete', 'verify'] },
+    delay_operation: { enum: ['protect', 'restore', 'delete', 'verify'] },
   },
   additionalProperties: false,
 };
@@ -39,7 +41,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 function hook(name: Hook) {
   return async (ctx: HookContext): Promise<void> => {
     const p = ctx.parameters;
-    const delay = typeof p.delay_ms === 'number' ? p.delay_ms : 0;
+    const delays = p.delay_operation === undefined || p.delay_operation === ctx.operation;
+    const delay = typeof p.delay_ms === 'number' && delays ? p.delay_ms : 0;
     if (delay > 0) {
       // Heartbeat while waiting so a long delay survives the heartbeat timeout.
       const step = 1000;

@@ -164,8 +164,12 @@ export interface ServiceFixture {
  * For a describe block: an isolated config, a worker in this process and a client, set up
  * before its tests and torn down after them. Read the fields inside tests.
  */
-export function useService(label: string): ServiceFixture {
+export function useService(
+  label: string,
+  tweak: (cfg: KarborConfig) => void = () => {},
+): ServiceFixture {
   const fixture = { cfg: isolatedConfig(label) } as ServiceFixture;
+  tweak(fixture.cfg);
   before(async () => {
     fixture.worker = await startWorker(fixture.cfg);
     fixture.svc = await ProtectionService.connect(fixture.cfg);
