@@ -1,6 +1,7 @@
-// The long-running local setup: Redis (AOF on), the Temporal dev server with its Web UI and a
-// SQLite file, and one worker. `up` reuses what is already running, so it is safe to repeat;
-// `down` stops everything it started.
+// The long-running local setup: Redis (AOF on), PostgreSQL, the Temporal dev server with its
+// Web UI and a SQLite file, and one worker. `up` reuses what is already running, so it is
+// safe to repeat; `down` stops everything it started (`down --purge` also deletes
+// PostgreSQL's data directory, which as root lives outside the checkout).
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -8,8 +9,11 @@ import { Connection } from '@temporalio/client';
 import { configFromEnv } from '../common/config';
 import { devServerSettings, temporalCliPath } from '../temporal-config/dev-server';
 import {
+  ensurePostgresDir,
   isAlive,
   portAnswers,
+  postgresDirFor,
+  postgresRunning,
   PROJECT_ROOT,
   startPostgres,
   startRedis,
@@ -117,13 +121,14 @@ async function up(): Promise<DevEndpoints> {
   } else {
     const p = port('KARBOR_DEV_PG_PORT', devServerSettings.postgresPort);
     await ensureFree(p, 'PostgreSQL', 'KARBOR_DEV_PG_PORT');
-    const dir = path.join(RUN_DIR, 'postgres');
-    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
-    fs.chmodSync(RUN_DIR, 0o755);
+    const dir = postgresDirFor(RUN_DIR);
+    ensurePostgresDir(dir);
     const pg = await startPostgres({ dir, port: p });
     state.postgres = { port: pg.port, dir };
     writeState(state);
-    log(`started PostgreSQL on port ${pg.port} (trust authentication on 127.0.0.1, user postgres)`);
+    log(
+      `started PostgreSQL on port ${pg.port} (trust authentication on 127.0.0.1, user postgres; data and log in ${dir})`,
+    );
   }
 
   if (
@@ -201,7 +206,7 @@ async function waitForPoller(ep: DevEndpoints): Promise<void> {
   }
 }
 
-async function down(): Promise<void> {
+async function down(purge: boolean): Promise<void> {
   const state = readState();
   for (const name of ['worker', 'temporal', 'redis'] as const) {
     const s = state[name];
@@ -211,12 +216,24 @@ async function down(): Promise<void> {
     }
     delete state[name];
   }
-  if (state.postgres) {
-    await stopPostgres(state.postgres.dir);
-    log(`stopped PostgreSQL (port ${state.postgres.port})`);
-    delete state.postgres;
-  }
+  // The recorded directory, and the one `up` would use (a server started before its state
+  // was written is stopped too).
+  const pgDirs = new Set([postgresDirFor(RUN_DIR)]);
+  if (state.postgres) pgDirs.add(state.postgres.dir);
+  for (const dir of pgDirs) await stopPostgres(dir);
+  if (state.postgres) log(`stopped PostgreSQL (port ${state.postgres.port})`);
+  delete state.postgres;
   writeState(state);
+  if (purge) {
+    for (const dir of pgDirs) {
+      if (!fs.existsSync(dir)) continue;
+      if (await postgresRunning(dir)) {
+        throw new Error(`PostgreSQL in ${dir} did not stop; not deleting its data directory`);
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+      log(`deleted PostgreSQL's data directory ${dir}`);
+    }
+  }
 }
 
 function status(): void {
@@ -225,7 +242,9 @@ function status(): void {
     const s = state[name];
     log(`${name}: ${s && isAlive(s.pid) ? `running (pid ${s.pid})` : 'stopped'}`);
   }
-  log(`postgres: ${state.postgres ? `port ${state.postgres.port}` : 'stopped'}`);
+  log(
+    `postgres: ${state.postgres ? `port ${state.postgres.port}, data and log in ${state.postgres.dir}` : 'stopped'}`,
+  );
   if (state.temporal) log(`Web UI: http://127.0.0.1:${state.temporal.uiPort}`);
 }
 
@@ -242,11 +261,13 @@ async function main(): Promise<void> {
       return;
     }
     case 'down':
-      return down();
+      return down(process.argv.includes('--purge'));
     case 'status':
       return status();
     default:
-      process.stderr.write('usage: node dist/scripts/dev.js up [--json] | down | status\n');
+      process.stderr.write(
+        'usage: node dist/scripts/dev.js up [--json] | down [--purge] | status\n',
+      );
       process.exitCode = cmd === '--help' || cmd === '-h' ? 0 : 2;
   }
 }

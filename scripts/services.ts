@@ -1,7 +1,8 @@
-// Starting and stopping the real servers the project runs on: redis-server and the Temporal
-// dev server. Shared by the dev setup (detached, long-lived) and the test harness (children
-// of the test run).
+// Starting and stopping the real servers the project runs on: redis-server, PostgreSQL and
+// the Temporal dev server. Shared by the dev setup (detached, long-lived) and the test
+// harness (children of the test run).
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -233,6 +234,58 @@ export function postgresBinDir(): string {
   return path.join(base, versions[0], 'bin');
 }
 
+/** PostgreSQL refuses to run as root: as root, its servers and tools run as this user. */
+const PG_SYSTEM_USER = 'postgres';
+
+function runsPostgresAsOtherUser(): boolean {
+  return process.getuid?.() === 0;
+}
+
+/**
+ * Where a long-lived PostgreSQL for the run directory `runDir` keeps its files (data/,
+ * postgres.log, the socket). As root the server runs as the `postgres` system user, which
+ * may not be allowed into the checkout at all (a clone under root's 0700 home): then it is
+ * a directory of its own under /var/tmp named by a hash of the run directory's real path, so
+ * two checkouts (or two run directories) never share one. Otherwise it is `runDir/postgres`.
+ * Only computes the path; ensurePostgresDir creates it.
+ */
+export function postgresDirFor(runDir: string): string {
+  if (!runsPostgresAsOtherUser()) return path.join(runDir, 'postgres');
+  let real = path.resolve(runDir);
+  try {
+    real = fs.realpathSync(real);
+  } catch {
+    // not created yet: its resolved path names it
+  }
+  const hash = createHash('sha256').update(real).digest('hex').slice(0, 16);
+  return path.join('/var/tmp', `karbor-postgres-${hash}`);
+}
+
+/**
+ * Creates `dir` for startPostgres as a private directory (mode 0700) of the user PostgreSQL
+ * runs as, or checks that an existing one is exactly that. In /var/tmp (world-writable)
+ * a directory someone else planted, or a symlink, is refused, never used or chowned.
+ */
+export function ensurePostgresDir(dir: string): void {
+  if (!runsPostgresAsOtherUser()) {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return;
+  }
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const { uid, gid } = systemUser(PG_SYSTEM_USER);
+  const st = fs.lstatSync(dir);
+  if (!st.isDirectory() || (st.uid !== 0 && st.uid !== uid) || (st.mode & 0o077) !== 0) {
+    throw new Error(
+      `${dir} is not a private directory of root or ${PG_SYSTEM_USER} (${st.isDirectory() ? `owner uid ${st.uid}, mode ${(st.mode & 0o777).toString(8)}` : 'not a directory'}); remove it and try again`,
+    );
+  }
+  if (st.uid !== uid || st.gid !== gid) fs.lchownSync(dir, uid, gid);
+}
+
 export interface PostgresProcess {
   port: number;
   dir: string;
@@ -242,26 +295,37 @@ export interface PostgresProcess {
 }
 
 /**
- * A throwaway PostgreSQL server on a free port. PostgreSQL refuses to run as root, so as
- * root it runs as the `postgres` system user that Debian's package creates.
+ * A PostgreSQL server in `dir` (data/, postgres.log and the socket), on a free port unless
+ * one is given. As root it runs as the `postgres` system user that Debian's package creates,
+ * so `dir` and every directory above it must be enterable by that user: use postgresDirFor
+ * and ensurePostgresDir for a directory that lives as long as a checkout, or one under a
+ * world-enterable temporary directory.
  */
 export async function startPostgres(opts: {
   dir: string;
   port?: number;
 }): Promise<PostgresProcess> {
   const port = opts.port ?? (await freePort());
-  const asRoot = process.getuid?.() === 0;
-  const run = pgTool;
   fs.mkdirSync(opts.dir, { recursive: true });
   const data = path.join(opts.dir, 'data');
-  if (asRoot) {
-    fs.chownSync(opts.dir, uidOf('postgres'), gidOf('postgres'));
+  if (runsPostgresAsOtherUser()) {
+    const { uid, gid } = systemUser(PG_SYSTEM_USER);
+    fs.chownSync(opts.dir, uid, gid);
   }
   // A directory kept from an earlier start (the dev setup) is started again as it is.
   if (!fs.existsSync(path.join(data, 'PG_VERSION'))) {
-    await run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+    await pgTool('initdb', [
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '-E',
+      'UTF8',
+      '--no-sync',
+    ]);
   }
-  await run('pg_ctl', [
+  await pgTool('pg_ctl', [
     '-D',
     data,
     '-l',
@@ -276,18 +340,33 @@ export async function startPostgres(opts: {
 
 /** Stops a server startPostgres started in `dir` (a no-op when it is not running). */
 export async function stopPostgres(dir: string): Promise<void> {
+  if (!fs.existsSync(path.join(dir, 'data', 'postmaster.pid'))) return;
   await pgTool('pg_ctl', ['-D', path.join(dir, 'data'), '-m', 'fast', '-w', 'stop']).catch(
     () => undefined,
   );
 }
 
-/** Runs a server-side PostgreSQL tool, as `postgres` when we are root. */
+/** True while a server startPostgres started in `dir` runs (`pg_ctl status`). */
+export async function postgresRunning(dir: string): Promise<boolean> {
+  if (!fs.existsSync(path.join(dir, 'data', 'postmaster.pid'))) return false;
+  return pgTool('pg_ctl', ['-D', path.join(dir, 'data'), 'status']).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Runs a server-side PostgreSQL tool, as `postgres` when we are root. Its working directory
+ * is `/`: initdb and pg_ctl return to the directory they were started in, and the `postgres`
+ * user may not be allowed into ours (the checkout).
+ */
 function pgTool(cmd: string, args: string[]): Promise<void> {
   const bin = postgresBinDir();
-  const asRoot = process.getuid?.() === 0;
+  const asOther = runsPostgresAsOtherUser();
   return new Promise<void>((resolve, reject) => {
-    const argv = asRoot ? ['-u', 'postgres', '--', path.join(bin, cmd), ...args] : args;
-    const child = spawn(asRoot ? 'runuser' : path.join(bin, cmd), argv, {
+    const argv = asOther ? ['-u', PG_SYSTEM_USER, '--', path.join(bin, cmd), ...args] : args;
+    const child = spawn(asOther ? 'runuser' : path.join(bin, cmd), argv, {
+      cwd: '/',
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let err = '';
@@ -299,18 +378,12 @@ function pgTool(cmd: string, args: string[]): Promise<void> {
   });
 }
 
-function uidOf(user: string): number {
+function systemUser(user: string): { uid: number; gid: number } {
   const line = fs
     .readFileSync('/etc/passwd', 'utf8')
     .split('\n')
     .find((l) => l.startsWith(`${user}:`));
-  return Number(line?.split(':')[2] ?? 0);
-}
-
-function gidOf(user: string): number {
-  const line = fs
-    .readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`${user}:`));
-  return Number(line?.split(':')[3] ?? 0);
+  if (!line) throw new Error(`system user ${user} not found (is PostgreSQL installed?)`);
+  const [, , uid, gid] = line.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
 }
