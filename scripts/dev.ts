@@ -15,6 +15,7 @@ import {
   postgresDirFor,
   postgresRunning,
   PROJECT_ROOT,
+  redisAofInEffect,
   startPostgres,
   startRedis,
   startTemporal,
@@ -69,6 +70,24 @@ function port(envName: string, fallback: number): number {
   return n;
 }
 
+const APPENDFSYNC = ['always', 'everysec', 'no'] as const;
+type Appendfsync = (typeof APPENDFSYNC)[number];
+
+/** KARBOR_REDIS_APPENDFSYNC, checked; undefined when not set (everysec then). */
+function requestedAppendfsync(): Appendfsync | undefined {
+  const v = process.env.KARBOR_REDIS_APPENDFSYNC;
+  if (!v) return undefined;
+  if (!(APPENDFSYNC as readonly string[]).includes(v)) {
+    throw new Error(`KARBOR_REDIS_APPENDFSYNC=${v} is not one of ${APPENDFSYNC.join(', ')}`);
+  }
+  return v as Appendfsync;
+}
+
+/** What a running redis-server really does, in the words of the log line. */
+function aofDescription(aof: Appendfsync | 'off'): string {
+  return aof === 'off' ? 'AOF off' : `AOF, appendfsync ${aof}`;
+}
+
 async function ensureFree(p: number, what: string, envName: string): Promise<void> {
   if (await portAnswers('127.0.0.1', p)) {
     throw new Error(
@@ -93,27 +112,34 @@ export function endpoints(state: DevState): DevEndpoints {
 async function up(): Promise<DevEndpoints> {
   const state = readState();
   fs.mkdirSync(RUN_DIR, { recursive: true });
+  const appendfsync = requestedAppendfsync();
 
   if (
     state.redis &&
     isAlive(state.redis.pid) &&
     (await portAnswers('127.0.0.1', state.redis.port))
   ) {
-    log(`redis-server already running on port ${state.redis.port}`);
+    const inEffect = await redisAofInEffect(state.redis.port);
+    log(`redis-server already running on port ${state.redis.port} (${aofDescription(inEffect)})`);
+    if (appendfsync && appendfsync !== inEffect) {
+      log(
+        `KARBOR_REDIS_APPENDFSYNC=${appendfsync} is not in effect on the running redis-server; npm run dev:down, then up again, to apply it`,
+      );
+    }
   } else {
     const p = port('KARBOR_DEV_REDIS_PORT', devServerSettings.redisPort);
     await ensureFree(p, 'Redis', 'KARBOR_DEV_REDIS_PORT');
     const redis = await startRedis({
       port: p,
       dir: path.join(RUN_DIR, 'redis'),
-      appendfsync:
-        (process.env.KARBOR_REDIS_APPENDFSYNC as 'always' | 'everysec' | 'no') || 'everysec',
+      appendfsync: appendfsync ?? 'everysec',
       detached: true,
       logFile: path.join(RUN_DIR, 'redis.log'),
     });
     state.redis = { pid: redis.pid, port: redis.port };
     writeState(state);
-    log(`started redis-server on port ${redis.port} (AOF, appendfsync everysec)`);
+    const inEffect = await redisAofInEffect(redis.port);
+    log(`started redis-server on port ${redis.port} (${aofDescription(inEffect)})`);
   }
 
   if (state.postgres && (await portAnswers('127.0.0.1', state.postgres.port))) {

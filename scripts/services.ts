@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { Redis } from 'ioredis';
 import { devServerArgs } from '../temporal-config/dev-server';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -148,6 +149,31 @@ export async function startRedis(opts: RedisOptions): Promise<ServiceProcess> {
     opts.logFile,
   );
   return { pid: child.pid!, port, child };
+}
+
+/** The AOF policy a running redis-server really uses: `off`, or its appendfsync setting. */
+export async function redisAofInEffect(
+  port: number,
+): Promise<'always' | 'everysec' | 'no' | 'off'> {
+  const redis = new Redis({
+    host: '127.0.0.1',
+    port,
+    lazyConnect: true,
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => undefined); // reported by the failing command
+  try {
+    await redis.connect();
+    const [, appendonly] = (await redis.config('GET', 'appendonly')) as string[];
+    const [, fsync] = (await redis.config('GET', 'appendfsync')) as string[];
+    if (appendonly !== 'yes') return 'off';
+    if (fsync === 'always' || fsync === 'everysec' || fsync === 'no') return fsync;
+    throw new Error(`redis-server on port ${port} reports appendfsync ${fsync}`);
+  } finally {
+    redis.disconnect();
+  }
 }
 
 export interface TemporalOptions extends SpawnOptions {
