@@ -3,7 +3,8 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { PROJECT_ROOT, freePort, isAlive } from '../../scripts/services';
+import { devServerSettings } from '../../temporal-config/dev-server';
+import { PROJECT_ROOT, freePort, isAlive, portAnswers } from '../../scripts/services';
 import { testEnv } from '../support/env';
 
 interface Run {
@@ -30,7 +31,8 @@ describe('the dev setup behind the main-job command', () => {
   let env: NodeJS.ProcessEnv = {};
 
   after(async () => {
-    if (env.KARBOR_RUN_DIR) await node('dev.js', ['down'], env);
+    // --purge: as root PostgreSQL's data directory is outside the harness's work directory.
+    if (env.KARBOR_RUN_DIR) await node('dev.js', ['down', '--purge'], env);
   });
 
   it('starts Redis, Temporal and a worker, and a second up reuses the servers', async () => {
@@ -41,9 +43,11 @@ describe('the dev setup behind the main-job command', () => {
       KARBOR_DEV_TEMPORAL_PORT: String(await freePort()),
       KARBOR_DEV_UI_PORT: String(await freePort()),
       KARBOR_DEV_PG_PORT: String(await freePort()),
+      KARBOR_REDIS_APPENDFSYNC: undefined, // the default, everysec
     };
     const first = await node('dev.js', ['up'], env);
     assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /started redis-server on port \d+ \(AOF, appendfsync everysec\)/);
     const state1 = JSON.parse(fs.readFileSync(path.join(runDir, 'dev.json'), 'utf8')) as {
       redis: { pid: number };
       temporal: { pid: number };
@@ -51,7 +55,10 @@ describe('the dev setup behind the main-job command', () => {
     };
     const second = await node('dev.js', ['up'], env);
     assert.equal(second.code, 0, second.stderr);
-    assert.match(second.stderr, /redis-server already running/);
+    assert.match(
+      second.stderr,
+      /redis-server already running on port \d+ \(AOF, appendfsync everysec\)/,
+    );
     assert.match(second.stderr, /Temporal dev server already running/);
     const state2 = JSON.parse(
       fs.readFileSync(path.join(runDir, 'dev.json'), 'utf8'),
@@ -98,16 +105,47 @@ describe('the dev setup behind the main-job command', () => {
     assert.match(r.stderr, /port \d+ for Redis is taken by another program/);
   });
 
-  it('down stops everything it started', async () => {
+  it('says, and warns, when KARBOR_REDIS_APPENDFSYNC differs from the running server', async () => {
+    const r = await node('dev.js', ['up'], { ...env, KARBOR_REDIS_APPENDFSYNC: 'always' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /redis-server already running on port \d+ \(AOF, appendfsync everysec\)/,
+    );
+    assert.match(r.stderr, /KARBOR_REDIS_APPENDFSYNC=always is not in effect/);
+    const bad = await node('dev.js', ['up'], { ...env, KARBOR_REDIS_APPENDFSYNC: 'sometimes' });
+    assert.equal(bad.code, 1);
+    assert.match(
+      bad.stderr,
+      /KARBOR_REDIS_APPENDFSYNC=sometimes is not one of always, everysec, no/,
+    );
+  });
+
+  it('down stops everything it started and keeps the data; down --purge deletes PostgreSQL’s', async () => {
     const state = JSON.parse(fs.readFileSync(path.join(runDir, 'dev.json'), 'utf8')) as {
       redis: { pid: number };
       temporal: { pid: number };
       worker: { pid: number };
+      postgres: { port: number; dir: string };
     };
     const r = await node('dev.js', ['down'], env);
     assert.equal(r.code, 0, r.stderr);
     for (const pid of [state.redis.pid, state.temporal.pid, state.worker.pid]) {
       assert.equal(isAlive(pid), false, `pid ${pid} still alive`);
     }
+    assert.equal(await portAnswers('127.0.0.1', state.postgres.port), false);
+    assert.equal(fs.existsSync(path.join(state.postgres.dir, 'data', 'PG_VERSION')), true);
+    const purge = await node('dev.js', ['down', '--purge'], env);
+    assert.equal(purge.code, 0, purge.stderr);
+    assert.equal(fs.existsSync(state.postgres.dir), false, `${state.postgres.dir} is left`);
+  });
+
+  it('the shipped filesystem provider lists the dev PostgreSQL’s databases', () => {
+    const conf = fs.readFileSync(path.join(PROJECT_ROOT, 'providers.d', 'filesystem.conf'), 'utf8');
+    const hosts = /^hosts\s*=\s*(.*)$/m
+      .exec(conf)?.[1]
+      ?.split(',')
+      .map((h) => h.trim());
+    assert.deepEqual(hosts, [`127.0.0.1:${devServerSettings.postgresPort}`]);
   });
 });
