@@ -142,10 +142,12 @@ export function checkpointActivities(deps: CheckpointActivityDeps) {
         const reason = `the bank lost the result of ${describeIds(missing)}: Redis lost acknowledged writes`;
         await checkpoints.transition(id, ['protecting'], 'error', { reason, lease });
         await leases.release(lease);
+        await plans.dropOperationPlan(id);
         return { status: 'error', reason };
       }
       await checkpoints.transition(id, ['protecting'], 'available', { lease });
       await leases.release(lease);
+      await plans.dropOperationPlan(id);
       return { status: 'available', reason: '' };
     },
 
@@ -166,6 +168,7 @@ export function checkpointActivities(deps: CheckpointActivityDeps) {
         });
       }
       await leases.release(held);
+      await plans.dropOperationPlan(held.checkpointId);
     },
   };
 }

@@ -2,13 +2,15 @@ import { checkpointActivities } from './checkpoint';
 import type { CheckpointActivityDeps } from './checkpoint';
 import { deleteActivities } from './delete';
 import { withFailureMapping } from './failures';
+import { gcActivities } from './gc';
+import type { GcActivityDeps } from './gc';
 import { hookActivities } from './hooks';
 import type { HookActivityDeps } from './hooks';
 import { lifecycleActivities } from './lifecycle';
 import { protectableActivities } from './protectables';
 import { restoreActivities } from './restore';
 
-export type ActivityDeps = CheckpointActivityDeps & HookActivityDeps;
+export type ActivityDeps = CheckpointActivityDeps & HookActivityDeps & GcActivityDeps;
 
 /** All activities, built once per worker from its shared dependencies. */
 export function createActivities(deps: ActivityDeps) {
@@ -19,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     ...deleteActivities(deps),
     ...protectableActivities(deps),
     ...lifecycleActivities(deps),
+    ...gcActivities(deps),
   });
 }
 
@@ -27,3 +30,4 @@ export type { CreateCheckpointInput, CheckpointCreated } from './checkpoint';
 export type { HookInput } from './hooks';
 export type { BeginRestoreInput } from './restore';
 export type { BeginDeleteInput } from './delete';
+export type { GcInput, GcReport } from './gc';

@@ -68,6 +68,8 @@ export interface CheckpointPage {
 type StoredDocument = Omit<CheckpointDocument, 'status' | 'resources_status' | 'reason'>;
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** Statuses whose operation is still under way: kept in the unfinished index. */
+export const UNFINISHED: readonly CheckpointStatus[] = ['protecting', 'deleting'];
 const DEFAULT_PAGE = 100;
 
 /**
@@ -118,6 +120,7 @@ export class CheckpointCollection {
         this.keys.checkpointState(c.id),
         this.keys.lease(c.id),
         this.keys.fence(c.id),
+        this.keys.activeCheckpoints,
         ...indexPaths.map((p) => this.keys.object(p)),
       ],
       [
@@ -126,6 +129,7 @@ export class CheckpointCollection {
         c.leaseOwner,
         this.leaseSettings.expireWindowMs,
         JSON.stringify({ checkpoint_id: c.id }),
+        c.id,
         ...indexPaths,
       ],
     );
@@ -169,10 +173,65 @@ export class CheckpointCollection {
     opts: { reason?: string; lease?: LeaseToken } = {},
   ): Promise<void> {
     const reply = await this.scripts.transitionStatus(
-      [this.keys.checkpointState(id), this.keys.lease(id)],
-      [to, opts.reason ?? '', opts.lease?.token ?? '', ...from],
+      [this.keys.checkpointState(id), this.keys.lease(id), this.keys.activeCheckpoints],
+      [
+        to,
+        opts.reason ?? '',
+        opts.lease?.token ?? '',
+        id,
+        UNFINISHED.includes(to) ? '1' : '0',
+        ...from,
+      ],
     );
     this.raise(id, reply, { from, to });
+  }
+
+  /** An admin's reset-state: any status but `deleted` becomes `to`, with the reason. */
+  async resetState(id: string, to: 'available' | 'error', reason: string): Promise<void> {
+    const from: CheckpointStatus[] = [
+      'protecting',
+      'available',
+      'error',
+      'deleting',
+      'error-deleting',
+    ];
+    await this.transition(
+      id,
+      from.filter((s) => s !== to),
+      to,
+      { reason },
+    );
+  }
+
+  /**
+   * Checkpoints whose operation has not finished (`protecting`, `deleting`), oldest change
+   * first, from the index the Lua scripts keep: garbage collection never scans.
+   */
+  async listUnfinished(limit = 10_000): Promise<{ id: string; changedAtMs: number }[]> {
+    const flat = await this.redis.zrange(this.keys.activeCheckpoints, 0, limit - 1, 'WITHSCORES');
+    const out: { id: string; changedAtMs: number }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      out.push({ id: flat[i]!, changedAtMs: Number(flat[i + 1]) });
+    }
+    return out;
+  }
+
+  /** The live fields GC needs: status and the workflow that owns the write lease. */
+  async liveState(id: string): Promise<{ status?: CheckpointStatus; leaseOwner?: string }> {
+    const [status, owner] = await this.redis.hmget(
+      this.keys.checkpointState(id),
+      'status',
+      'lease_owner',
+    );
+    return {
+      ...(status ? { status: status as CheckpointStatus } : {}),
+      ...(owner ? { leaseOwner: owner } : {}),
+    };
+  }
+
+  /** Drops an index entry whose checkpoint is gone (purged, or lost by the bank). */
+  async forgetUnfinished(id: string): Promise<void> {
+    await this.redis.zrem(this.keys.activeCheckpoints, id);
   }
 
   async setResourceStatus(
@@ -207,6 +266,7 @@ export class CheckpointCollection {
         this.keys.lease(id),
         this.keys.fence(id),
         this.keys.operationLog(id),
+        this.keys.activeCheckpoints,
         ...indexPaths.map((p) => this.keys.object(p)),
       ],
       [
@@ -215,6 +275,7 @@ export class CheckpointCollection {
         TOMBSTONE_TTL_SECONDS,
         from.length,
         ...from,
+        id,
         ...indexPaths,
       ],
     );

@@ -9,8 +9,9 @@ const BATCH = 500;
 /**
  * Reference tracking for a provider's chunk store: which checkpoint resources use which
  * chunks. A chunk is claimed before its file is checked or written and released when a
- * checkpoint is deleted; the last release hands the file to the caller for removal under a
- * short lock, so a concurrent protect waits instead of reusing a file about to vanish.
+ * checkpoint is deleted. Releasing removes nothing: the chunk is recorded as free, and
+ * garbage collection removes its file after a grace period, under a short lock, so a
+ * concurrent protect waits instead of reusing a file about to vanish.
  */
 export class ChunkRefs {
   private readonly keys: RedisKeys;
@@ -47,24 +48,53 @@ export class ChunkRefs {
     }
   }
 
-  /** Releases an owner's chunks; returns those now unused (locked: remove, then `unlock`). */
-  async release(providerId: string, owner: string, hashes: string[]): Promise<string[]> {
+  /** Releases an owner's chunks; returns how many nobody uses any more (now free). */
+  async release(providerId: string, owner: string, hashes: string[]): Promise<number> {
     const unique = [...new Set(hashes)];
-    const free: string[] = [];
+    let freed = 0;
     for (let i = 0; i < unique.length; i += BATCH) {
-      const reply = (await this.scripts.releaseChunks(
+      const [, n] = await this.scripts.releaseChunks(
+        [],
+        [
+          this.keys.chunkRefs(providerId),
+          this.keys.chunkFree(providerId),
+          owner,
+          ...unique.slice(i, i + BATCH),
+        ],
+      );
+      freed += Number(n);
+    }
+    return freed;
+  }
+
+  /**
+   * Of the given chunk files (hash, mtime), those garbage collection may remove: unused and
+   * free since before `cutoffMs`. Unless `dryRun`, they come back locked: remove the files,
+   * then `unlock`.
+   */
+  async sweep(
+    providerId: string,
+    files: { hash: string; mtimeMs: number }[],
+    cutoffMs: number,
+    dryRun = false,
+  ): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < files.length; i += BATCH) {
+      const reply = (await this.scripts.sweepChunks(
         [],
         [
           this.keys.chunkRefs(providerId),
           this.keys.chunkLocks(providerId),
-          owner,
+          this.keys.chunkFree(providerId),
+          Math.floor(cutoffMs),
           LOCK_TTL_MS,
-          ...unique.slice(i, i + BATCH),
+          dryRun ? '1' : '0',
+          ...files.slice(i, i + BATCH).flatMap((f) => [f.hash, Math.floor(f.mtimeMs)]),
         ],
       )) as string[];
-      free.push(...reply);
+      out.push(...reply);
     }
-    return free;
+    return out;
   }
 
   async unlock(providerId: string, hashes: string[]): Promise<void> {

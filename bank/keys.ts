@@ -103,6 +103,26 @@ export class RedisKeys {
     return `${this.tag}:chunkrefs:${providerId}:`;
   }
 
+  /** Chunks nobody uses (sorted set: hash -> free since, ms), for garbage collection. */
+  chunkFree(providerId: string): string {
+    return `${this.tag}:chunkfree:${providerId}`;
+  }
+
+  /** Checkpoints in `protecting` or `deleting` (sorted set: id -> last change, ms). */
+  get activeCheckpoints(): string {
+    return `${this.tag}:active:checkpoints`;
+  }
+
+  /** Restores `in_progress` (sorted set: id -> last change, ms). */
+  get activeRestores(): string {
+    return `${this.tag}:active:restores`;
+  }
+
+  /** Plans left for protects that have not finished (sorted set: checkpoint id -> ms). */
+  get operationPlans(): string {
+    return `${this.tag}:opplans`;
+  }
+
   /** Held while an unreferenced chunk's file is being removed. */
   chunkLocks(providerId: string): string {
     return `${this.tag}:chunklock:${providerId}:`;

@@ -40,7 +40,7 @@ export class LeaseManager {
   private readonly scripts: BankScripts;
 
   constructor(
-    redis: Redis,
+    private readonly redis: Redis,
     prefix: string,
     readonly settings: LeaseSettings = DEFAULT_LEASE_SETTINGS,
   ) {
@@ -73,6 +73,14 @@ export class LeaseManager {
       [lease.token],
     );
     return n === '1';
+  }
+
+  /**
+   * Drops whatever lease a checkpoint has: for garbage collection and reset-state, once the
+   * owner's workflow is known to have ended (its token then fences nothing any more).
+   */
+  async clear(checkpointId: string): Promise<void> {
+    await this.redis.del(this.keys.lease(checkpointId));
   }
 
   async check(checkpointId: string, token = ''): Promise<LeaseStatus> {

@@ -46,7 +46,11 @@ export class OperationLog {
    * Appends an event. With a `start` gate it returns the reason the run is stopping instead
    * (and appends nothing), so no hook starts after a failure or a cancel.
    */
-  async append(logId: string, event: OperationEvent, gate?: EventGate): Promise<string | undefined> {
+  async append(
+    logId: string,
+    event: OperationEvent,
+    gate?: EventGate,
+  ): Promise<string | undefined> {
     const [outcome, why] = await this.scripts.appendEvent(
       [this.keys.operationLog(logId), this.keys.stopFlag(gate?.runId ?? '-')],
       [

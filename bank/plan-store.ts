@@ -65,14 +65,32 @@ export class PlanStore {
     ]);
   }
 
-  /** Keeps the plan a protect was started with until the workflow has read it. */
+  /**
+   * Keeps the plan a protect was started with until its workflow ends (the checkpoint holds
+   * it from creation on); indexed so garbage collection finds the ones left behind.
+   */
   async putOperationPlan(checkpointId: string, plan: Plan): Promise<void> {
-    await this.redis.set(
-      this.records.keys.operationPlan(checkpointId),
-      JSON.stringify(plan),
-      'EX',
-      OPERATION_PLAN_TTL_SECONDS,
-    );
+    const keys = this.records.keys;
+    await this.redis
+      .multi()
+      .set(keys.operationPlan(checkpointId), JSON.stringify(plan), 'EX', OPERATION_PLAN_TTL_SECONDS)
+      .zadd(keys.operationPlans, Date.now(), checkpointId)
+      .exec();
+  }
+
+  /** Drops the plan an operation was started with (it ended, or never started). */
+  async dropOperationPlan(checkpointId: string): Promise<void> {
+    const keys = this.records.keys;
+    await this.redis
+      .multi()
+      .del(keys.operationPlan(checkpointId))
+      .zrem(keys.operationPlans, checkpointId)
+      .exec();
+  }
+
+  /** Checkpoint ids whose start plan is still kept, oldest first. */
+  async listOperationPlans(limit = 10_000): Promise<string[]> {
+    return this.redis.zrange(this.records.keys.operationPlans, 0, limit - 1);
   }
 
   async getOperationPlan(checkpointId: string): Promise<Plan> {

@@ -27,6 +27,8 @@ export class RecordStore {
     initialStatus: string,
     indexPaths: string[],
     indexBody: unknown,
+    /** An index of unfinished operations the new record joins. */
+    unfinished?: { key: string; id: string },
   ): Promise<boolean> {
     validateKey(docPath);
     indexPaths.forEach(validateKey);
@@ -35,9 +37,17 @@ export class RecordStore {
         this.keys.objectIndex,
         this.keys.object(docPath),
         stateKey,
+        unfinished?.key ?? this.keys.noState,
         ...indexPaths.map((p) => this.keys.object(p)),
       ],
-      [docPath, JSON.stringify(doc), initialStatus, JSON.stringify(indexBody), ...indexPaths],
+      [
+        docPath,
+        JSON.stringify(doc),
+        initialStatus,
+        JSON.stringify(indexBody),
+        unfinished?.id ?? '',
+        ...indexPaths,
+      ],
     )) as unknown as number;
     return created === 1;
   }

@@ -79,6 +79,7 @@ export class RestoreCollection {
       'in_progress',
       [bankPaths.restoresByProject(r.projectId, ts, r.id)],
       { restore_id: r.id },
+      { key: this.records.keys.activeRestores, id: r.id },
     );
     return this.get(r.id);
   }
@@ -91,10 +92,24 @@ export class RestoreCollection {
     return compose(doc, await this.redis.hgetall(this.records.keys.restoreState(id)));
   }
 
+  /** Restores still `in_progress`, oldest first (the index the Lua scripts keep). */
+  async listUnfinished(limit = 10_000): Promise<string[]> {
+    return this.redis.zrange(this.records.keys.activeRestores, 0, limit - 1);
+  }
+
+  /** Drops an index entry whose record is gone. */
+  async forgetUnfinished(id: string): Promise<void> {
+    await this.redis.zrem(this.records.keys.activeRestores, id);
+  }
+
   async transition(id: string, to: RestoreStatus, reason = ''): Promise<void> {
     const [outcome, actual] = await this.scripts.transitionStatus(
-      [this.records.keys.restoreState(id), this.records.keys.lease('-')],
-      [to, reason, '', 'in_progress'],
+      [
+        this.records.keys.restoreState(id),
+        this.records.keys.lease('-'),
+        this.records.keys.activeRestores,
+      ],
+      [to, reason, '', id, to === 'in_progress' ? '1' : '0', 'in_progress'],
     );
     if (outcome === 'missing') throw new RestoreNotFoundError(id);
     if (outcome === 'conflict') {

@@ -26,6 +26,7 @@ const SCRIPT_FILES = {
   releaseChunks: 'release-chunks',
   appendEvent: 'append-event',
   stopOperation: 'stop-operation',
+  sweepChunks: 'sweep-chunks',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

@@ -42,6 +42,7 @@ function buildProgram(): Command {
   addProtectCommand(program);
   addRestoreCommands(program);
   addCheckpointCommands(program);
+  addGcCommand(program);
   return program;
 }
 
@@ -400,6 +401,19 @@ function addCheckpointCommands(program: Command): void {
       }),
     );
   checkpoint
+    .command('reset-state')
+    .description('admin: force a checkpoint to available or error (refused while it runs)')
+    .argument('<provider_id>')
+    .argument('<checkpoint_id>')
+    .requiredOption('--state <available|error>', 'the state to set')
+    .action(
+      run(async (svc, g, providerId: string, checkpointId: string, opts: { state: string }) => {
+        const doc = await svc.resetState(providerId, checkpointId, opts.state);
+        if (g.json) printJson(doc);
+        else out(`${doc.id} ${doc.status}`);
+      }),
+    );
+  checkpoint
     .command('verify')
     .description('re-read every chunk of a checkpoint; report missing or corrupt data per resource')
     .argument('<provider_id>')
@@ -429,6 +443,32 @@ function addCheckpointCommands(program: Command): void {
     .action(
       run(async (svc, g, providerId: string, checkpointId: string) => {
         printEvents(g, await svc.checkpointEvents(providerId, checkpointId));
+      }),
+    );
+}
+
+function addGcCommand(program: Command): void {
+  program
+    .command('gc')
+    .description(
+      'admin: garbage-collect now (settle operations that ended without a record, remove unreferenced chunks past the grace period)',
+    )
+    .option('--dry-run', 'only print what it would do')
+    .action(
+      run(async (svc, g, opts: { dryRun?: boolean }) => {
+        const report = await svc.collectGarbage(opts.dryRun ?? false);
+        if (g.json) return printJson(report);
+        const verb = report.dry_run ? 'would' : 'did';
+        out(`gc (${report.dry_run ? 'dry run' : 'done'}):`);
+        for (const c of report.checkpoints) {
+          out(`  checkpoint ${c.id} ${c.was} -> ${c.action}${c.reason ? ` (${c.reason})` : ''}`);
+        }
+        for (const r of report.restores) {
+          out(`  restore ${r.id} in_progress -> ${r.action}${r.reason ? ` (${r.reason})` : ''}`);
+        }
+        out(
+          `  ${verb} remove ${report.chunks_removed} chunk(s) (${report.bytes_removed} bytes), ${report.temp_files_removed} temporary file(s), ${report.operation_plans_removed} start plan(s)`,
+        );
       }),
     );
 }

@@ -28,10 +28,15 @@ import type { RestoreRecord } from '../bank/restore-collection';
 import type { KarborConfig } from '../common/config';
 import type { CheckpointDocument, Plan } from '../common/documents';
 import {
+  InvalidArgumentError,
   InvalidStatusTransitionError,
   OperationRefusedError,
+  PermissionDeniedError,
   ServiceUnreachableError,
 } from '../common/errors';
+import { LeaseManager } from '../bank/leases';
+import type { GcReport } from '../activities';
+import type { gc } from '../workflows/gc';
 import { connectRedis } from '../common/redis';
 import { pageProviders } from '../providers/provider-registry';
 import type { ProviderDocument } from '../providers/provider-registry';
@@ -80,6 +85,7 @@ export class ProtectionService {
   private readonly checkpoints: CheckpointCollection;
   private readonly restores: RestoreCollection;
   private readonly oplog: OperationLog;
+  private readonly leases: LeaseManager;
   readonly plans: PlanStore;
   private readonly catalog: Catalog<ProviderDocument>;
 
@@ -92,6 +98,7 @@ export class ProtectionService {
     this.checkpoints = new CheckpointCollection(redis, config.bankPrefix);
     this.restores = new RestoreCollection(redis, config.bankPrefix);
     this.oplog = new OperationLog(redis, config.bankPrefix);
+    this.leases = new LeaseManager(redis, config.bankPrefix, config.leases);
     this.plans = new PlanStore(redis, config.bankPrefix);
     this.catalog = new Catalog(redis, config.bankPrefix);
   }
@@ -179,19 +186,27 @@ export class ProtectionService {
       await this.plans.putOperationPlan(checkpointId, doc);
     }
     const { checkpointId: _drop, ...run } = options;
-    const started = await this.startOperation<typeof protect>(
-      'protect',
-      workflowIds[action](checkpointId),
-      [{ checkpointId, ...(typeof plan === 'string' ? { storedPlanId: plan } : {}), ...run }],
-      {
-        operation: 'protect',
-        providerId: doc.provider_id,
-        planId: doc.id,
-        checkpointId,
-        projectId: doc.project_id,
-      },
-    );
-    return { checkpoint_id: checkpointId, ...started };
+    try {
+      const started = await this.startOperation<typeof protect>(
+        'protect',
+        workflowIds[action](checkpointId),
+        [{ checkpointId, ...(typeof plan === 'string' ? { storedPlanId: plan } : {}), ...run }],
+        {
+          operation: 'protect',
+          providerId: doc.provider_id,
+          planId: doc.id,
+          checkpointId,
+          projectId: doc.project_id,
+        },
+      );
+      return { checkpoint_id: checkpointId, ...started };
+    } catch (err) {
+      // Refused (bad plan, unknown type, cycle …): nothing of it stays in the bank.
+      if (typeof plan !== 'string' && err instanceof OperationRefusedError) {
+        await this.plans.dropOperationPlan(checkpointId);
+      }
+      throw err;
+    }
   }
 
   /** Starts a restore; returns once the restore record exists (`in_progress`). */
@@ -258,6 +273,54 @@ export class ProtectionService {
     return this.temporal.workflow
       .getHandle<typeof verifyCheckpoint>(workflowIds.verify(checkpointId))
       .result();
+  }
+
+  /**
+   * Karbor's reset-state (admin only): forces a checkpoint to `available` or `error` when an
+   * operator knows better than the bank; refused while its protect or delete still runs.
+   */
+  async resetState(
+    providerId: string,
+    checkpointId: string,
+    state: string,
+  ): Promise<CheckpointDocument> {
+    if (!this.caller.admin) {
+      throw new PermissionDeniedError('reset-state needs an admin caller (KARBOR_ADMIN=1)');
+    }
+    if (state !== 'available' && state !== 'error') {
+      throw new InvalidArgumentError(`--state must be available or error, not ${state}`);
+    }
+    await this.showCheckpoint(providerId, checkpointId);
+    for (const workflowId of [
+      workflowIds.protect(checkpointId),
+      workflowIds.delete(checkpointId),
+    ]) {
+      const d = await this.temporal.workflow
+        .getHandle(workflowId)
+        .describe()
+        .catch(() => undefined);
+      if (d?.status.name === 'RUNNING') {
+        throw new OperationRefusedError(
+          'INVALID_STATUS_TRANSITION',
+          `checkpoint ${checkpointId}: ${workflowId} is running; cancel it or wait for it first`,
+        );
+      }
+    }
+    await this.checkpoints.resetState(checkpointId, state, `reset to ${state} by an admin`);
+    await this.leases.clear(checkpointId);
+    return this.showCheckpoint(providerId, checkpointId);
+  }
+
+  /** Runs garbage collection now (admin only), or with `dryRun` reports what it would do. */
+  async collectGarbage(dryRun: boolean): Promise<GcReport> {
+    if (!this.caller.admin) {
+      throw new PermissionDeniedError('gc needs an admin caller (KARBOR_ADMIN=1)');
+    }
+    return this.temporal.workflow.execute<typeof gc>('gc', {
+      workflowId: `gc-now-${randomUUID()}`,
+      taskQueue: this.config.taskQueue,
+      args: [{ dryRun }],
+    });
   }
 
   /**

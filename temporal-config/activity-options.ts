@@ -74,3 +74,15 @@ export const DEFAULT_HOOK_CONCURRENCY = 32;
 
 /** A run continues as new past this many history events (Temporal caps a run at ~51k). */
 export const CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;
+
+/** Garbage collection: one long activity that heartbeats as it goes. */
+export const GC_ACTIVITY: ActivityOptions = {
+  startToCloseTimeout: '6h',
+  heartbeatTimeout: '120s',
+  retry: { initialInterval: '5s', maximumAttempts: 3 },
+};
+
+/** The Schedule that runs garbage collection for a bank (one per bank prefix). */
+export function gcScheduleId(bankPrefix: string): string {
+  return bankPrefix === 'karbor' ? 'karbor-gc' : `karbor-gc-${bankPrefix}`;
+}

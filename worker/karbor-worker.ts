@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
+import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Redis } from 'ioredis';
 import { createActivities } from '../activities';
@@ -20,6 +21,7 @@ import { ChunkThreads } from '../plugins/chunk-store/chunk-threads';
 import { PluginRegistry } from '../plugins/registry';
 import { ProviderRegistry } from '../providers/provider-registry';
 import type { ProviderDocument } from '../providers/provider-registry';
+import { ensureGcSchedule } from './gc-schedule';
 
 /** Where chunk stores live when KARBOR_DATA_DIR is not set. */
 export const DEFAULT_DATA_DIR = path.join(__dirname, '..', '..', '.run', 'data');
@@ -52,11 +54,14 @@ export async function buildActivityDeps(
   config: KarborConfig,
   redis: Redis,
   env: NodeJS.ProcessEnv,
+  temporal?: Client,
 ): Promise<ActivityDeps> {
+  const dataDir = config.dataDir ?? DEFAULT_DATA_DIR;
+  const chunkRefs = new ChunkRefs(redis, config.bankPrefix);
   const plugins = new PluginRegistry(
     builtInPlugins({
-      dataDir: config.dataDir ?? DEFAULT_DATA_DIR,
-      chunkRefs: new ChunkRefs(redis, config.bankPrefix),
+      dataDir,
+      chunkRefs,
       bank: new RedisBank(redis, config.bankPrefix),
       chunkThreads: new ChunkThreads(config.chunkThreads ?? availableParallelism()),
       env,
@@ -79,6 +84,11 @@ export async function buildActivityDeps(
     oplog: new OperationLog(redis, config.bankPrefix),
     providers,
     plugins,
+    chunkRefs,
+    dataDir,
+    gc: config.gc,
+    taskQueue: config.taskQueue,
+    ...(temporal ? { temporal } : {}),
   };
 }
 
@@ -88,6 +98,12 @@ export interface KarborWorkerOptions {
   redis: Redis;
   /** The process environment, read once by the entry point (plugins look credentials up here). */
   env: NodeJS.ProcessEnv;
+  /**
+   * A Temporal client for what activities ask Temporal (garbage collection). With
+   * `gcSchedule`, the bank's `karbor-gc` Schedule is created or updated at start.
+   */
+  client?: Client;
+  gcSchedule?: boolean;
   identity?: string;
   /** How long in-flight activities get to finish on shutdown before they are cancelled. */
   shutdownGraceTime?: string;
@@ -97,7 +113,10 @@ export interface KarborWorkerOptions {
 /** Builds a worker hosting every workflow and activity, wired to one Redis bank. */
 export async function createKarborWorker(opts: KarborWorkerOptions): Promise<Worker> {
   const { config, connection, redis } = opts;
-  const activities = createActivities(await buildActivityDeps(config, redis, opts.env));
+  const activities = createActivities(
+    await buildActivityDeps(config, redis, opts.env, opts.client),
+  );
+  if (opts.client && opts.gcSchedule) await ensureGcSchedule(opts.client, config);
   return Worker.create({
     connection,
     namespace: config.namespace,

@@ -2,6 +2,7 @@
 // karbor-worker: hosts Karbor's workflows and activities on the configured task queue.
 // Temporal's runtime turns SIGINT/SIGTERM into a graceful shutdown: polling stops, activities
 // in flight get the grace time to finish, then are cancelled; we close Redis last.
+import { Client, Connection } from '@temporalio/client';
 import { configFromEnv } from '../common/config';
 import { KarborError } from '../common/errors';
 import { connectRedis, redactUrl } from '../common/redis';
@@ -12,8 +13,17 @@ async function main(): Promise<void> {
   const redis = await connectRedis(config.redisUrl, 'karbor-worker');
   try {
     const connection = await connectTemporalWorker(config.temporalAddress);
+    const clientConnection = await Connection.connect({ address: config.temporalAddress });
     try {
-      const worker = await createKarborWorker({ config, connection, redis, env: process.env });
+      const client = new Client({ connection: clientConnection, namespace: config.namespace });
+      const worker = await createKarborWorker({
+        config,
+        connection,
+        redis,
+        env: process.env,
+        client,
+        gcSchedule: process.env.KARBOR_GC_SCHEDULE !== 'off',
+      });
       console.log(
         `karbor-worker: polling ${config.taskQueue} on ${config.temporalAddress} (namespace ${config.namespace}), bank ${config.bankPrefix} at ${redactUrl(config.redisUrl)}`,
       );
@@ -21,6 +31,7 @@ async function main(): Promise<void> {
       console.log('karbor-worker: stopped');
     } finally {
       await connection.close();
+      await clientConnection.close();
     }
   } finally {
     redis.disconnect();

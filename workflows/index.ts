@@ -4,3 +4,4 @@ export { restore } from './restore';
 export { deleteCheckpoint } from './delete';
 export { protectableInstances } from './protectables';
 export { verifyCheckpoint } from './verify';
+export { gc } from './gc';

@@ -9,7 +9,11 @@ import type { Progress } from './definitions';
  */
 export function endFailed(reason: string): void {
   if (patched('fail-workflow-on-failure')) {
-    throw ApplicationFailure.create({ type: 'OPERATION_FAILED', message: reason, nonRetryable: true });
+    throw ApplicationFailure.create({
+      type: 'OPERATION_FAILED',
+      message: reason,
+      nonRetryable: true,
+    });
   }
 }
 

@@ -7,13 +7,15 @@ KEYS[2]  checkpoint document object
 KEYS[3]  checkpoint state hash
 KEYS[4]  lease hash
 KEYS[5]  fencing counter
-KEYS[6..] index objects
+KEYS[6]  index of unfinished operations (sorted set: id -> last change, ms)
+KEYS[7..] index objects
 ARGV[1]  checkpoint document bank key
 ARGV[2]  checkpoint document JSON (immutable part)
 ARGV[3]  lease owner (the workflow run that builds the checkpoint)
 ARGV[4]  lease time-to-live, ms
 ARGV[5]  index object body (JSON)
-ARGV[6..] index bank keys, same order as KEYS[6..]
+ARGV[6]  checkpoint id
+ARGV[7..] index bank keys, same order as KEYS[7..]
 
 Returns {'created', token}; {'again', token} when this owner already created it (a retried
 create is a no-op that renews the lease); {'exists', other owner} when someone else did.
@@ -38,7 +40,8 @@ redis.call('PEXPIRE', KEYS[4], ARGV[4])
 redis.call('SET', KEYS[2], ARGV[2])
 redis.call('ZADD', KEYS[1], 0, ARGV[1])
 redis.call('HSET', KEYS[3], 'status', 'protecting', 'updated_at', now, 'lease_owner', ARGV[3])
-for i = 6, #KEYS do
+redis.call('ZADD', KEYS[6], now, ARGV[6])
+for i = 7, #KEYS do
   redis.call('SET', KEYS[i], ARGV[5])
   redis.call('ZADD', KEYS[1], 0, ARGV[i])
 end

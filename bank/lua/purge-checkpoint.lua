@@ -7,13 +7,15 @@ KEYS[2]  checkpoint state hash
 KEYS[3]  lease hash
 KEYS[4]  fencing counter
 KEYS[5]  operation log stream of the checkpoint
-KEYS[6..] index objects
+KEYS[6]  index of unfinished operations
+KEYS[7..] index objects
 ARGV[1]  Redis key prefix of objects ('{prefix}:obj:')
 ARGV[2]  bank key prefix of the checkpoint's objects ('/checkpoints/<id>/')
 ARGV[3]  tombstone time-to-live, seconds
 ARGV[4]  number of statuses in ARGV[5..] the checkpoint may be in
 ARGV[5..4+n] those statuses
-ARGV[5+n..] index bank keys, same order as KEYS[6..]
+ARGV[5+n]  checkpoint id
+ARGV[6+n..] index bank keys, same order as KEYS[7..]
 
 Returns {'ok', objects removed}, {'missing', ''} or {'conflict', actual status}.
 ]]
@@ -40,7 +42,8 @@ for first = 1, #members, 500 do
   local last = math.min(first + 499, #members)
   redis.call('ZREM', KEYS[1], unpack(members, first, last))
 end
-for i = 6, #KEYS do
+redis.call('ZREM', KEYS[6], ARGV[5 + n])
+for i = 7, #KEYS do
   redis.call('DEL', KEYS[i])
   redis.call('ZREM', KEYS[1], ARGV[i - 1 + n])
 end

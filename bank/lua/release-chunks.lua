@@ -1,23 +1,23 @@
 --[[
-release-chunks: drop an owner's use of chunks; a chunk nobody uses any more is locked for
-removal (the caller deletes its file, then unlocks).
+release-chunks: drop an owner's use of chunks. Nothing is removed here: a chunk nobody uses
+any more is recorded as free since now, and garbage collection removes its file once it has
+been free for the grace period (so a bank that rolls back never names a chunk that is gone).
 
 KEYS     none (derived, see claim-chunks)
 ARGV[1]  key prefix of reference sets
-ARGV[2]  key prefix of removal locks
+ARGV[2]  free chunks of the store (sorted set: hash -> free since, ms)
 ARGV[3]  owner
-ARGV[4]  lock time-to-live, ms
-ARGV[5..] chunk hashes
+ARGV[4..] chunk hashes
 
-Returns the hashes that are now unreferenced and locked: the caller removes their files.
+Returns how many chunks became free.
 ]]
-local free = {}
-for i = 5, #ARGV do
+local now = now_ms()
+local freed = 0
+for i = 4, #ARGV do
   local set = ARGV[1] .. ARGV[i]
-  redis.call('SREM', set, ARGV[3])
-  if redis.call('SCARD', set) == 0 then
-    redis.call('SET', ARGV[2] .. ARGV[i], ARGV[3], 'PX', ARGV[4])
-    free[#free + 1] = ARGV[i]
+  if redis.call('SREM', set, ARGV[3]) == 1 and redis.call('SCARD', set) == 0 then
+    redis.call('ZADD', ARGV[2], now, ARGV[i])
+    freed = freed + 1
   end
 end
-return free
+return {'ok', tostring(freed)}

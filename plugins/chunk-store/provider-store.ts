@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import type { Bank } from '../../bank/bank';
 import type { ChunkRefs } from '../../bank/chunk-refs';
+import { ObjectNotFoundError } from '../../common/errors';
 import { ChunkError, ChunkStore, sha256, sha256Async } from './chunk-store';
 import type { ChunkBatch } from './chunk-store';
 import { Chunker } from './chunker';
@@ -73,6 +74,20 @@ export interface StoredStream {
 export function resourceChunks(deps: DataPluginDeps, ctx: HookContext): ProviderChunks {
   const owner = `${ctx.checkpointId}/${ctx.resource.type}/${ctx.resource.id}`;
   return new ProviderChunks(deps, ctx.providerId, owner, ctx.attempt);
+}
+
+/**
+ * A delete hook's manifest: absent only when protect never got as far as writing one (then
+ * there is nothing to release). Any other error (Redis unreachable, a damaged document)
+ * fails the hook, so a delete never "succeeds" while its chunks stay claimed forever.
+ */
+export async function manifestToRelease<T>(ctx: HookContext, name: string): Promise<T | undefined> {
+  try {
+    return await ctx.section.getObject<T>(name);
+  } catch (err) {
+    if (err instanceof ObjectNotFoundError) return undefined;
+    throw err;
+  }
 }
 
 /** One provider's chunk store, as one checkpoint resource (the owner) uses it. */
@@ -295,14 +310,12 @@ export class ProviderChunks {
     return (hash) => !missing.has(hash);
   }
 
-  /** Drops the owner's references; removes chunks nobody else uses. Returns how many. */
+  /**
+   * Drops the owner's references; returns how many chunks nobody uses any more. Their files
+   * stay until garbage collection, after the grace period: a bank that rolls back the
+   * release must still find them.
+   */
   async release(chunks: string[]): Promise<number> {
-    const free = await this.deps.chunkRefs.release(this.providerId, this.owner, chunks);
-    try {
-      for (const hash of free) await this.store.remove(hash);
-    } finally {
-      await this.deps.chunkRefs.unlock(this.providerId, free);
-    }
-    return free.length;
+    return this.deps.chunkRefs.release(this.providerId, this.owner, chunks);
   }
 }

@@ -9,7 +9,7 @@ import { resourceDataPrefix, resourceSectionName } from '../../bank/keys';
 import type { GraphResource } from '../../graph/resource-graph';
 import { sha256 } from '../chunk-store/chunk-store';
 import { EarlyFlusher, flushToDisk } from '../chunk-store/flush';
-import { DamagedFileError, resourceChunks } from '../chunk-store/provider-store';
+import { DamagedFileError, manifestToRelease, resourceChunks } from '../chunk-store/provider-store';
 import type { DataPluginDeps } from '../chunk-store/provider-store';
 import type { HookContext, ResourcePlugin } from '../types';
 import { checkEntryPath, checkTarget, TreeError, walk } from './tree';
@@ -232,7 +232,7 @@ async function verify(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
 }
 
 async function remove(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
-  const manifest = await ctx.section.getObject<Manifest>(MANIFEST).catch(() => undefined);
+  const manifest = await manifestToRelease<Manifest>(ctx, MANIFEST);
   if (!manifest) return; // protect never got as far as a manifest: nothing to release
   await resourceChunks(deps, ctx).release(manifest.entries.flatMap((e) => e.chunks ?? []));
 }

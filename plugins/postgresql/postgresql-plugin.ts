@@ -5,7 +5,7 @@
 // [postgresql] section names the user and the environment variable holding the password;
 // they never reach workflow history or the bank.
 import type { GraphResource } from '../../graph/resource-graph';
-import { resourceChunks } from '../chunk-store/provider-store';
+import { manifestToRelease, resourceChunks } from '../chunk-store/provider-store';
 import type { DataPluginDeps, StoredStream } from '../chunk-store/provider-store';
 import type { HookContext, ResourcePlugin } from '../types';
 import { dump, parseDatabaseId, PostgresError, psql, restore } from './pg-tools';
@@ -117,7 +117,7 @@ async function verify(deps: PostgresPluginDeps, ctx: HookContext): Promise<void>
 }
 
 async function remove(deps: PostgresPluginDeps, ctx: HookContext): Promise<void> {
-  const manifest = await ctx.section.getObject<DumpManifest>(DUMP).catch(() => undefined);
+  const manifest = await manifestToRelease<DumpManifest>(ctx, DUMP);
   if (manifest) await resourceChunks(deps, ctx).release(manifest.chunks);
 }
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { ProtectionService } from '../../client/protection-service';
 import type { Plan } from '../../common/documents';
 import { testEnv, useService } from '../support/env';
 import { countFiles, describeTree, makeTree } from '../support/trees';
@@ -9,7 +10,9 @@ import { countFiles, describeTree, makeTree } from '../support/trees';
 const FS_PROVIDER = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
 
 describe('Karbor::Directory on real trees (real dev server, Redis, chunk store)', () => {
-  const fx = useService('dir');
+  const fx = useService('dir', (cfg) => {
+    cfg.gc = { ...cfg.gc, graceSeconds: 0 };
+  });
   const work = () => path.join(testEnv.workDir, 'dir-plugin');
   const src = () => path.join(work(), 'src');
   const chunkDir = () => path.join(fx.cfg.dataDir!, FS_PROVIDER, 'chunks');
@@ -148,7 +151,9 @@ describe('Karbor::Directory on real trees (real dev server, Redis, chunk store)'
     assert.deepEqual(fs.readdirSync(elsewhere), [], 'nothing written outside the target');
   });
 
-  it('frees exactly the chunks no remaining checkpoint uses', async () => {
+  it('frees exactly the chunks no remaining checkpoint uses, at garbage collection', async () => {
+    const admin = await ProtectionService.connect({ ...fx.cfg, admin: true });
+    after(() => admin.close());
     const page = await fx.svc.listCheckpoints(FS_PROVIDER, { limit: 100 });
     const ids = page.checkpoints.map((c) => c.id);
     assert.ok(ids.length >= 4);
@@ -159,8 +164,12 @@ describe('Karbor::Directory on real trees (real dev server, Redis, chunk store)'
     const stored = () =>
       new Set(fs.readdirSync(chunkDir()).flatMap((d) => fs.readdirSync(path.join(chunkDir(), d))));
     for (const [i, id] of ids.entries()) {
+      const before = stored();
       await fx.svc.deleteCheckpoint(FS_PROVIDER, id);
       assert.equal((await fx.svc.waitForDelete(id)).status, 'deleted');
+      // A delete only releases references; files go at garbage collection (grace 0 here).
+      assert.deepEqual(stored(), before, 'the delete itself removed no chunk file');
+      await admin.collectGarbage(false);
       const stillUsed = new Set(ids.slice(i + 1).flatMap((other) => [...chunksOf.get(other)!]));
       assert.deepEqual([...stored()].sort(), [...stillUsed].sort(), `after deleting ${i + 1}`);
     }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { sweepStore } from '../../plugins/chunk-store/garbage';
 import { DamagedFileError, ProviderChunks } from '../../plugins/chunk-store/provider-store';
 import type { DataPluginDeps } from '../../plugins/chunk-store/provider-store';
 import { dataPluginDeps } from '../support/data-deps';
@@ -27,6 +28,8 @@ describe('ProviderChunks on the chunk threads (real redis-server, real files)', 
     }
   });
   after(() => close());
+  const sweep = (cutoffMs: number) =>
+    sweepStore(chunkDir(), deps.chunkRefs, 'prov', cutoffMs, false);
 
   it('leaves no temporary file and no claim behind when a file cannot be read', async () => {
     const failing = new ProviderChunks(deps, 'prov', 'cp-failed/dir');
@@ -44,6 +47,12 @@ describe('ProviderChunks on the chunk threads (real redis-server, real files)', 
     const hashes = stored.flatMap((s) => s.chunks);
     assert.equal(countFiles(chunkDir()), new Set(hashes).size);
     assert.equal(await ok.release(hashes), new Set(hashes).size);
+    // A release removes nothing: the files wait out the grace period for garbage collection.
+    assert.equal(countFiles(chunkDir()), new Set(hashes).size);
+    const early = await sweep(Date.now() - 60_000);
+    assert.equal(early.chunksRemoved, 0, 'chunks free for less than the grace period stay');
+    const swept = await sweep(Date.now() + 1);
+    assert.equal(swept.chunksRemoved, new Set(hashes).size);
     assert.equal(countFiles(chunkDir()), 0);
   });
 
@@ -65,6 +74,7 @@ describe('ProviderChunks on the chunk threads (real redis-server, real files)', 
     assert.equal(countFiles(chunkDir()), unique + others);
     await other.abandon();
     assert.equal(await retry.release(stored.flatMap((s) => s.chunks)), unique);
+    await sweep(Date.now() + 1);
     assert.equal(countFiles(chunkDir()), 0);
   });
 

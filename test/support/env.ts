@@ -2,6 +2,7 @@
 // task queue, and workers that run inside the test process.
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
@@ -95,10 +96,22 @@ export interface RunningWorker {
 }
 
 /** Runs a real worker in this process until `stop()`. */
-export async function startWorker(cfg: KarborConfig): Promise<RunningWorker> {
+export async function startWorker(
+  cfg: KarborConfig,
+  opts: { gcSchedule?: boolean } = {},
+): Promise<RunningWorker> {
   const redis = await connectRedis(cfg.redisUrl, 'test-worker');
   const connection: NativeConnection = await connectTemporalWorker(cfg.temporalAddress);
-  const worker = await createKarborWorker({ config: cfg, connection, redis, env: process.env });
+  const clientConnection = await Connection.connect({ address: cfg.temporalAddress });
+  const client = new Client({ connection: clientConnection, namespace: cfg.namespace });
+  const worker = await createKarborWorker({
+    config: cfg,
+    connection,
+    redis,
+    env: process.env,
+    client,
+    gcSchedule: opts.gcSchedule ?? false,
+  });
   const running = worker.run();
   return {
     worker,
@@ -107,6 +120,7 @@ export async function startWorker(cfg: KarborConfig): Promise<RunningWorker> {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
       await connection.close();
+      await clientConnection.close();
       redis.disconnect();
     },
   };

@@ -1,0 +1,180 @@
+// Garbage collection and reconciliation: an adapter between Temporal's record of each
+// operation and the bank (bank/reconcile.ts decides; plugins/chunk-store/garbage.ts sweeps).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { ChunkRefs } from '../bank/chunk-refs';
+import type { CheckpointCollection } from '../bank/checkpoint-collection';
+import type { LeaseManager } from '../bank/leases';
+import type { PlanStore } from '../bank/plan-store';
+import { judgeCheckpoint, judgeRestore } from '../bank/reconcile';
+import type { RunState } from '../bank/reconcile';
+import type { RestoreCollection } from '../bank/restore-collection';
+import type { GcSettings } from '../common/config';
+import { sweepStore } from '../plugins/chunk-store/garbage';
+import { searchAttributesFor } from '../temporal-config/search-attributes';
+import { workflowIds } from '../workflows/definitions';
+import { missingResults } from './checkpoint';
+
+export interface GcActivityDeps {
+  checkpoints: CheckpointCollection;
+  restores: RestoreCollection;
+  leases: LeaseManager;
+  plans: PlanStore;
+  chunkRefs: ChunkRefs;
+  /** Chunk stores live under <dataDir>/<provider id>/chunks. */
+  dataDir: string;
+  gc: GcSettings;
+  taskQueue: string;
+  /** Asks Temporal how each operation's workflow stands; absent: GC refuses to run. */
+  temporal?: Client;
+}
+
+export interface GcInput {
+  dryRun: boolean;
+}
+
+/** What one garbage collection did (or, dry, would do). */
+export interface GcReport {
+  dry_run: boolean;
+  checkpoints: { id: string; was: string; action: string; reason?: string }[];
+  restores: { id: string; action: string; reason?: string }[];
+  chunks_removed: number;
+  bytes_removed: number;
+  temp_files_removed: number;
+  operation_plans_removed: number;
+}
+
+const STATES: Record<string, RunState> = {
+  RUNNING: 'running',
+  CONTINUED_AS_NEW: 'running',
+  COMPLETED: 'completed',
+  FAILED: 'failed',
+  CANCELLED: 'cancelled',
+  TERMINATED: 'terminated',
+  TIMED_OUT: 'timed_out',
+};
+
+async function runState(client: Client, workflowId: string): Promise<RunState> {
+  try {
+    const d = await client.workflow.getHandle(workflowId).describe();
+    return STATES[d.status.name] ?? 'running';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return 'missing';
+    throw err;
+  }
+}
+
+export function gcActivities(deps: GcActivityDeps) {
+  const { checkpoints, restores, leases, plans } = deps;
+  return {
+    /**
+     * One garbage collection: settles every unfinished checkpoint and restore whose
+     * workflow no longer runs, removes chunks free for longer than the grace period and
+     * old temporary files, and drops start plans of operations that ended.
+     */
+    async collectGarbage(input: GcInput): Promise<GcReport> {
+      const temporal = deps.temporal;
+      if (!temporal) throw new Error('garbage collection needs a Temporal client');
+      const actx = Context.current();
+      const beat = () => actx.heartbeat();
+      const dry = input.dryRun;
+      const report: GcReport = {
+        dry_run: dry,
+        checkpoints: [],
+        restores: [],
+        chunks_removed: 0,
+        bytes_removed: 0,
+        temp_files_removed: 0,
+        operation_plans_removed: 0,
+      };
+
+      for (const { id } of await checkpoints.listUnfinished()) {
+        beat();
+        const live = await checkpoints.liveState(id);
+        if (live.status !== 'protecting' && live.status !== 'deleting') {
+          if (!dry) await checkpoints.forgetUnfinished(id);
+          continue;
+        }
+        const workflowId =
+          live.status === 'protecting' ? workflowIds.protect(id) : workflowIds.delete(id);
+        const run = await runState(temporal, workflowId);
+        const doc = await checkpoints.get(id);
+        const verdict = judgeCheckpoint({
+          status: live.status,
+          run,
+          lease: (await leases.check(id)).state,
+          resultsComplete: missingResults(doc).length === 0,
+        });
+        if (verdict.action === 'wait') continue;
+        const entry = { id, was: live.status, action: verdict.action };
+        if (verdict.action === 'error') {
+          report.checkpoints.push({ ...entry, reason: verdict.reason });
+          if (!dry)
+            await checkpoints.transition(id, ['protecting'], 'error', { reason: verdict.reason });
+        } else if (verdict.action === 'available') {
+          report.checkpoints.push(entry);
+          if (!dry) await checkpoints.transition(id, ['protecting'], 'available');
+        } else {
+          report.checkpoints.push(entry);
+          if (!dry) {
+            await temporal.workflow.start('deleteCheckpoint', {
+              workflowId,
+              taskQueue: deps.taskQueue,
+              args: [
+                {
+                  checkpointId: id,
+                  providerId: doc.provider_id,
+                  caller: { projectId: doc.project_id, admin: true },
+                },
+              ],
+              workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+              workflowIdConflictPolicy: 'USE_EXISTING',
+              typedSearchAttributes: searchAttributesFor({
+                operation: 'delete',
+                providerId: doc.provider_id,
+                checkpointId: id,
+                projectId: doc.project_id,
+              }),
+            });
+          }
+        }
+        if (!dry && verdict.action !== 'resume-delete') await leases.clear(id);
+      }
+
+      for (const id of await restores.listUnfinished()) {
+        beat();
+        const record = await restores.get(id).catch(() => undefined);
+        if (!record || record.status !== 'in_progress') {
+          if (!dry) await restores.forgetUnfinished(id);
+          continue;
+        }
+        const verdict = judgeRestore(await runState(temporal, workflowIds.restore(id)));
+        if (verdict.action === 'wait') continue;
+        report.restores.push({ id, action: verdict.action, reason: verdict.reason });
+        if (!dry) await restores.transition(id, 'failure', verdict.reason);
+      }
+
+      for (const id of await plans.listOperationPlans()) {
+        beat();
+        if ((await runState(temporal, workflowIds.protect(id))) === 'running') continue;
+        report.operation_plans_removed++;
+        if (!dry) await plans.dropOperationPlan(id);
+      }
+
+      const cutoffMs = Date.now() - deps.gc.graceSeconds * 1000;
+      const providerDirs = await fs.promises.readdir(deps.dataDir).catch(() => [] as string[]);
+      for (const providerId of providerDirs) {
+        const dir = path.join(deps.dataDir, providerId, 'chunks');
+        if (!fs.existsSync(dir)) continue;
+        const swept = await sweepStore(dir, deps.chunkRefs, providerId, cutoffMs, dry, beat);
+        report.chunks_removed += swept.chunksRemoved;
+        report.bytes_removed += swept.bytesRemoved;
+        report.temp_files_removed += swept.tempFilesRemoved;
+      }
+      return report;
+    },
+  };
+}
