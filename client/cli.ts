@@ -185,25 +185,28 @@ function addProtectCommand(program: Command): void {
     .option('--wait', 'show progress and wait until the checkpoint is available or failed')
     .option('--concurrency <n>', 'hooks in flight at once (1-1000, default 32)', parseConcurrency)
     .action(
-      run(async (svc, g, planArg: string, opts: { wait?: boolean; concurrency?: number }) => {
-        const fromFile = looksLikeFile(planArg);
-        const plan = fromFile ? readPlanFile(planArg) : await svc.plans.get(planArg, svc.caller);
-        const started = await svc.executeOperation(fromFile ? plan : planArg, 'protect', {
-          ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
-        });
-        if (!opts.wait) {
-          if (g.json) printJson(started);
-          else out(started.checkpoint_id);
-          return EXIT.ok;
-        }
-        await watchProgress(svc, started.workflow_id, () =>
-          svc.waitForProtect(started.checkpoint_id),
-        );
-        const doc = await svc.showCheckpoint(plan.provider_id, started.checkpoint_id);
-        if (g.json) printJson(doc);
-        else out(`${doc.id} ${doc.status}${doc.reason ? `: ${doc.reason}` : ''}`);
-        return doc.status === 'available' ? EXIT.ok : EXIT.failed;
-      }),
+      run(
+        async (svc, g, planArg: string, opts: { wait?: boolean; concurrency?: number }) => {
+          const fromFile = looksLikeFile(planArg);
+          const plan = fromFile ? readPlanFile(planArg) : await svc.plans.get(planArg, svc.caller);
+          const started = await svc.executeOperation(fromFile ? plan : planArg, 'protect', {
+            ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+          });
+          if (!opts.wait) {
+            if (g.json) printJson(started);
+            else out(started.checkpoint_id);
+            return EXIT.ok;
+          }
+          await watchProgress(svc, started.workflow_id, () =>
+            svc.waitForProtect(started.checkpoint_id),
+          );
+          const doc = await svc.showCheckpoint(plan.provider_id, started.checkpoint_id);
+          if (g.json) printJson(doc);
+          else out(`${doc.id} ${doc.status}${doc.reason ? `: ${doc.reason}` : ''}`);
+          return doc.status === 'available' ? EXIT.ok : EXIT.failed;
+        },
+        (planArg: string, _opts: unknown) => void looksLikeFile(planArg),
+      ),
     );
 }
 
@@ -573,10 +576,13 @@ function configFor(g: GlobalOptions): KarborConfig {
  */
 function run<A extends unknown[]>(
   body: (svc: ProtectionService, g: GlobalOptions, ...args: A) => Promise<number | void>,
+  /** Checks of the arguments alone, before anything connects: bad input is exit 2 at once. */
+  check: (...args: A) => void = () => undefined,
 ) {
   return async (...args: unknown[]): Promise<void> => {
     const cmd = args[args.length - 1] as Command;
     const g = globals(cmd);
+    check(...(args.slice(0, -1) as A));
     const svc = await ProtectionService.connect(configFor(g));
     try {
       const code = await body(svc, g, ...(args.slice(0, -1) as A));
