@@ -178,11 +178,18 @@ export class ProtectionService {
     options: RunOptions & { checkpointId?: string } = {},
   ): Promise<CheckpointOperationStarted> {
     const checkpointId = options.checkpointId ?? randomUUID();
+    checkRunOptions(options);
     let doc: Plan;
     if (typeof plan === 'string') {
       doc = await this.plans.get(plan, this.caller);
     } else {
       doc = checkPlanShape(plan);
+      // A tenant protects only into its own project; an admin into any.
+      if (!this.caller.admin && doc.project_id !== this.caller.projectId) {
+        throw new PermissionDeniedError(
+          `the plan names project ${doc.project_id}, not the caller's project ${this.caller.projectId}`,
+        );
+      }
       await this.plans.putOperationPlan(checkpointId, doc);
     }
     const { checkpointId: _drop, ...run } = options;
@@ -211,6 +218,7 @@ export class ProtectionService {
 
   /** Starts a restore; returns once the restore record exists (`in_progress`). */
   async restore(req: RestoreRequest, options: RunOptions = {}): Promise<RestoreStarted> {
+    checkRunOptions(options);
     const restoreId = randomUUID();
     const started = await this.startOperation<typeof restore>(
       'restore',
@@ -242,6 +250,7 @@ export class ProtectionService {
     checkpointId: string,
     options: RunOptions = {},
   ): Promise<CheckpointOperationStarted> {
+    checkRunOptions(options);
     const started = await this.startOperation<typeof deleteCheckpoint>(
       'deleteCheckpoint',
       workflowIds.delete(checkpointId),
@@ -259,6 +268,7 @@ export class ProtectionService {
     checkpointId: string,
     options: RunOptions = {},
   ): Promise<CheckpointOperationStarted> {
+    checkRunOptions(options);
     const started = await this.startOperation<typeof verifyCheckpoint>(
       'verifyCheckpoint',
       workflowIds.verify(checkpointId),
@@ -472,6 +482,14 @@ export class ProtectionService {
   async close(): Promise<void> {
     this.redis.disconnect();
     await this.connection.close();
+  }
+}
+
+/** Concurrency a caller may ask for: at least one hook, at most what a worker can hold. */
+function checkRunOptions(options: RunOptions): void {
+  const c = options.concurrency;
+  if (c !== undefined && (!Number.isInteger(c) || c < 1 || c > 1000)) {
+    throw new InvalidArgumentError(`concurrency must be a whole number from 1 to 1000, not ${c}`);
   }
 }
 

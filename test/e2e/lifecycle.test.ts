@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { OperationEvent } from '../../bank/operation-log';
 import { workflowIds } from '../../workflows/definitions';
-import { eventually, useService } from '../support/env';
+import { allKeysOf, eventually, useService } from '../support/env';
 import { NOOP_PROVIDER_ID, noopPlan, shapes } from '../support/noop';
 
 const LEASES = { expireWindowMs: 3_000, renewWindowMs: 1_000, validityWindowMs: 2_500 };
@@ -142,5 +142,19 @@ describe('operations that do not end normally (real dev server and Redis)', () =
     const doc = await fx.svc.showCheckpoint(NOOP_PROVIDER_ID, checkpoint_id);
     assert.equal(doc.status, 'error');
     assert.match(doc.reason ?? '', /leaf7/);
+  });
+
+  it('refuses a plan of another project and a concurrency out of 1-1000, writing nothing', async () => {
+    const before = await allKeysOf(fx.worker.redis, cfg.bankPrefix);
+    const foreign = noopPlan(shapes.chain(2), { projectId: 'someone-else' });
+    await assert.rejects(fx.svc.executeOperation(foreign, 'protect'), /not the caller's project/);
+    const mine = noopPlan(shapes.chain(2), { projectId: cfg.projectId });
+    for (const concurrency of [0, -1, 1001, 1.5]) {
+      await assert.rejects(
+        fx.svc.executeOperation(mine, 'protect', { concurrency }),
+        /concurrency must be/,
+      );
+    }
+    assert.deepEqual(await allKeysOf(fx.worker.redis, cfg.bankPrefix), before);
   });
 });
