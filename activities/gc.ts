@@ -100,8 +100,13 @@ export function gcActivities(deps: GcActivityDeps) {
         }
         const workflowId =
           live.status === 'protecting' ? workflowIds.protect(id) : workflowIds.delete(id);
+        const doc = await checkpoints.get(id).catch(() => undefined);
+        if (!doc) {
+          // A state without its document: nothing to settle (the index entry goes).
+          if (!dry) await checkpoints.forgetUnfinished(id);
+          continue;
+        }
         const run = await runState(temporal, workflowId);
-        const doc = await checkpoints.get(id);
         const verdict = judgeCheckpoint({
           status: live.status,
           run,
