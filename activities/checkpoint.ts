@@ -72,6 +72,15 @@ export function describeIds(ids: string[]): string {
 /** Checkpoint bookkeeping steps of a protect; each is idempotent. */
 export function checkpointActivities(deps: CheckpointActivityDeps) {
   const { checkpoints, leases, plans, providers } = deps;
+  /** The protect's last bank step: its final status (fenced), then its lease and start plan go. */
+  const endProtect = async (lease: LeaseToken, end: CheckpointCompleted) => {
+    await checkpoints.transition(lease.checkpointId, ['protecting'], end.status, {
+      lease,
+      ...(end.reason ? { reason: end.reason } : {}),
+    });
+    await leases.release(lease);
+    await plans.dropOperationPlan(lease.checkpointId);
+  };
   return {
     /**
      * Validates the plan against its provider, builds the resource graph and creates the
@@ -138,37 +147,28 @@ export function checkpointActivities(deps: CheckpointActivityDeps) {
       const doc = await checkpoints.get(id);
       if (doc.status === 'available') return { status: 'available', reason: '' };
       const missing = missingResults(doc);
-      if (missing.length > 0) {
-        const reason = `the bank lost the result of ${describeIds(missing)}: Redis lost acknowledged writes`;
-        await checkpoints.transition(id, ['protecting'], 'error', { reason, lease });
-        await leases.release(lease);
-        await plans.dropOperationPlan(id);
-        return { status: 'error', reason };
-      }
-      await checkpoints.transition(id, ['protecting'], 'available', { lease });
-      await leases.release(lease);
-      await plans.dropOperationPlan(id);
-      return { status: 'available', reason: '' };
+      const ended: CheckpointCompleted =
+        missing.length > 0
+          ? {
+              status: 'error',
+              reason: `the bank lost the result of ${describeIds(missing)}: Redis lost acknowledged writes`,
+            }
+          : { status: 'available', reason: '' };
+      await endProtect(lease, ended);
+      return ended;
     },
 
     /** Marks the checkpoint `error`; a lapsed lease is taken again by the same owner first. */
     async failCheckpoint(lease: LeaseToken, reason: string): Promise<void> {
-      let held = lease;
       try {
-        await checkpoints.transition(held.checkpointId, ['protecting'], 'error', {
-          reason,
-          lease: held,
-        });
+        await endProtect(lease, { status: 'error', reason });
       } catch (err) {
         if (!(err instanceof LeaseLostError)) throw err;
-        held = await leases.acquire(lease.checkpointId, lease.owner);
-        await checkpoints.transition(held.checkpointId, ['protecting'], 'error', {
+        await endProtect(await leases.acquire(lease.checkpointId, lease.owner), {
+          status: 'error',
           reason,
-          lease: held,
         });
       }
-      await leases.release(held);
-      await plans.dropOperationPlan(held.checkpointId);
     },
   };
 }

@@ -91,15 +91,15 @@ export function gcActivities(deps: GcActivityDeps) {
         operation_plans_removed: 0,
       };
 
-      for (const { id } of await checkpoints.listUnfinished()) {
+      for (const id of await checkpoints.listUnfinished()) {
         beat();
-        const live = await checkpoints.liveState(id);
-        if (live.status !== 'protecting' && live.status !== 'deleting') {
+        const status = await checkpoints.status(id);
+        if (status !== 'protecting' && status !== 'deleting') {
           if (!dry) await checkpoints.forgetUnfinished(id);
           continue;
         }
         const workflowId =
-          live.status === 'protecting' ? workflowIds.protect(id) : workflowIds.delete(id);
+          status === 'protecting' ? workflowIds.protect(id) : workflowIds.delete(id);
         const doc = await checkpoints.get(id).catch(() => undefined);
         if (!doc) {
           // A state without its document: nothing to settle (the index entry goes).
@@ -108,45 +108,39 @@ export function gcActivities(deps: GcActivityDeps) {
         }
         const run = await runState(temporal, workflowId);
         const verdict = judgeCheckpoint({
-          status: live.status,
+          status,
           run,
           lease: (await leases.check(id)).state,
           resultsComplete: missingResults(doc).length === 0,
         });
         if (verdict.action === 'wait') continue;
-        const entry = { id, was: live.status, action: verdict.action };
-        if (verdict.action === 'error') {
-          report.checkpoints.push({ ...entry, reason: verdict.reason });
-          if (!dry)
-            await checkpoints.transition(id, ['protecting'], 'error', { reason: verdict.reason });
-        } else if (verdict.action === 'available') {
-          report.checkpoints.push(entry);
-          if (!dry) await checkpoints.transition(id, ['protecting'], 'available');
+        const reason = verdict.action === 'error' ? { reason: verdict.reason } : {};
+        report.checkpoints.push({ id, was: status, action: verdict.action, ...reason });
+        if (dry) continue;
+        if (verdict.action !== 'resume-delete') {
+          await checkpoints.transition(id, ['protecting'], verdict.action, reason);
+          await leases.clear(id);
         } else {
-          report.checkpoints.push(entry);
-          if (!dry) {
-            await temporal.workflow.start('deleteCheckpoint', {
-              workflowId,
-              taskQueue: deps.taskQueue,
-              args: [
-                {
-                  checkpointId: id,
-                  providerId: doc.provider_id,
-                  caller: { projectId: doc.project_id, admin: true },
-                },
-              ],
-              workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-              workflowIdConflictPolicy: 'USE_EXISTING',
-              typedSearchAttributes: searchAttributesFor({
-                operation: 'delete',
-                providerId: doc.provider_id,
+          await temporal.workflow.start('deleteCheckpoint', {
+            workflowId,
+            taskQueue: deps.taskQueue,
+            args: [
+              {
                 checkpointId: id,
-                projectId: doc.project_id,
-              }),
-            });
-          }
+                providerId: doc.provider_id,
+                caller: { projectId: doc.project_id, admin: true },
+              },
+            ],
+            workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            typedSearchAttributes: searchAttributesFor({
+              operation: 'delete',
+              providerId: doc.provider_id,
+              checkpointId: id,
+              projectId: doc.project_id,
+            }),
+          });
         }
-        if (!dry && verdict.action !== 'resume-delete') await leases.clear(id);
       }
 
       for (const id of await restores.listUnfinished()) {

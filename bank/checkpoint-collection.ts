@@ -207,26 +207,8 @@ export class CheckpointCollection {
    * Checkpoints whose operation has not finished (`protecting`, `deleting`), oldest change
    * first, from the index the Lua scripts keep: garbage collection never scans.
    */
-  async listUnfinished(limit = 10_000): Promise<{ id: string; changedAtMs: number }[]> {
-    const flat = await this.redis.zrange(this.keys.activeCheckpoints, 0, limit - 1, 'WITHSCORES');
-    const out: { id: string; changedAtMs: number }[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      out.push({ id: flat[i]!, changedAtMs: Number(flat[i + 1]) });
-    }
-    return out;
-  }
-
-  /** The live fields GC needs: status and the workflow that owns the write lease. */
-  async liveState(id: string): Promise<{ status?: CheckpointStatus; leaseOwner?: string }> {
-    const [status, owner] = await this.redis.hmget(
-      this.keys.checkpointState(id),
-      'status',
-      'lease_owner',
-    );
-    return {
-      ...(status ? { status: status as CheckpointStatus } : {}),
-      ...(owner ? { leaseOwner: owner } : {}),
-    };
+  async listUnfinished(limit = 10_000): Promise<string[]> {
+    return this.redis.zrange(this.keys.activeCheckpoints, 0, limit - 1);
   }
 
   /** Drops an index entry whose checkpoint is gone (purged, or lost by the bank). */

@@ -24,7 +24,10 @@ const STOP_FLAG_TTL_SECONDS = 7 * 24 * 3600;
  * How an event relates to the run's stop flag: a `start` is refused once the run is
  * stopping; a `stop` event (a hook failed for good) sets the flag in the same step.
  */
-export type EventGate = { runId: string; mode: 'start' } | { runId: string; mode: 'stop' };
+export interface EventGate {
+  runId: string;
+  mode: 'start' | 'stop';
+}
 
 /**
  * Per-operation event log in a Redis stream (a checkpoint's protect, delete and verify share
@@ -66,7 +69,8 @@ export class OperationLog {
 
   /** Marks a workflow run as stopping: none of its hooks starts after this. */
   async stop(runId: string, why: string): Promise<void> {
-    await this.scripts.stopOperation([this.keys.stopFlag(runId)], [why, STOP_FLAG_TTL_SECONDS]);
+    // One command: an earlier reason (a hook's failure) is kept.
+    await this.redis.set(this.keys.stopFlag(runId), why, 'EX', STOP_FLAG_TTL_SECONDS, 'NX');
   }
 
   async read(logId: string): Promise<OperationEvent[]> {

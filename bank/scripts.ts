@@ -25,7 +25,6 @@ const SCRIPT_FILES = {
   claimChunks: 'claim-chunks',
   releaseChunks: 'release-chunks',
   appendEvent: 'append-event',
-  stopOperation: 'stop-operation',
   sweepChunks: 'sweep-chunks',
 } as const;
 

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { configFromEnv } from '../common/config';
 import { InvalidArgumentError as KarborInvalidArgument } from '../common/errors';
+import { MAX_HOOK_CONCURRENCY } from '../temporal-config/activity-options';
 import type { KarborConfig } from '../common/config';
 import { describeFailure, EXIT } from './exit-codes';
 import { printJson, printProperties, printTable } from './output';
@@ -520,7 +521,9 @@ function looksLikeFile(arg: string): boolean {
 
 function parseConcurrency(v: string): number {
   const n = parseWhole(v);
-  if (n < 1 || n > 1000) throw new InvalidArgumentError(`expected 1 to 1000, got ${v}`);
+  if (n < 1 || n > MAX_HOOK_CONCURRENCY) {
+    throw new InvalidArgumentError(`expected 1 to ${MAX_HOOK_CONCURRENCY}, got ${v}`);
+  }
   return n;
 }
 

@@ -40,6 +40,7 @@ import type { gc } from '../workflows/gc';
 import { connectRedis } from '../common/redis';
 import { pageProviders } from '../providers/provider-registry';
 import type { ProviderDocument } from '../providers/provider-registry';
+import { MAX_HOOK_CONCURRENCY } from '../temporal-config/activity-options';
 import { searchAttributesFor } from '../temporal-config/search-attributes';
 import type { OperationTags } from '../temporal-config/search-attributes';
 import { operationStartedUpdate, progressQuery, workflowIds } from '../workflows/definitions';
@@ -305,11 +306,7 @@ export class ProtectionService {
       workflowIds.protect(checkpointId),
       workflowIds.delete(checkpointId),
     ]) {
-      const d = await this.temporal.workflow
-        .getHandle(workflowId)
-        .describe()
-        .catch(() => undefined);
-      if (d?.status.name === 'RUNNING') {
+      if ((await this.runningRun(workflowId)) !== undefined) {
         throw new OperationRefusedError(
           'INVALID_STATUS_TRANSITION',
           `checkpoint ${checkpointId}: ${workflowId} is running; cancel it or wait for it first`,
@@ -349,9 +346,11 @@ export class ProtectionService {
   async cancelRestore(restoreId: string): Promise<void> {
     const record = await this.showRestore(restoreId);
     if (record.status !== 'in_progress') {
-      throw new OperationRefusedError(
-        'INVALID_STATUS_TRANSITION',
-        `restore ${restoreId} is ${record.status}, not in_progress: nothing to cancel`,
+      throw new InvalidStatusTransitionError(
+        restoreId,
+        record.status,
+        ['in_progress'],
+        'cancelled',
       );
     }
     await this.cancelRun(workflowIds.restore(restoreId), `restore ${restoreId}`);
@@ -359,16 +358,24 @@ export class ProtectionService {
 
   /** Stops new hooks of the run at once (before Temporal delivers the cancel), then cancels. */
   private async cancelRun(workflowId: string, what: string): Promise<void> {
-    const handle = this.temporal.workflow.getHandle(workflowId);
-    const d = await handle.describe().catch(() => undefined);
-    if (!d || d.status.name !== 'RUNNING') {
+    const runId = await this.runningRun(workflowId);
+    if (runId === undefined) {
       throw new OperationRefusedError(
         'INVALID_STATUS_TRANSITION',
         `${what} has no running operation to cancel (garbage collection settles its state)`,
       );
     }
-    await this.oplog.stop(d.runId, 'cancelled');
-    await handle.cancel();
+    await this.oplog.stop(runId, 'cancelled');
+    await this.temporal.workflow.getHandle(workflowId, runId).cancel();
+  }
+
+  /** The run id of the workflow's running execution, or undefined when none runs. */
+  private async runningRun(workflowId: string): Promise<string | undefined> {
+    const d = await this.temporal.workflow
+      .getHandle(workflowId)
+      .describe()
+      .catch(() => undefined);
+    return d?.status.name === 'RUNNING' ? d.runId : undefined;
   }
 
   private async startOperation<W extends Workflow>(
@@ -488,8 +495,10 @@ export class ProtectionService {
 /** Concurrency a caller may ask for: at least one hook, at most what a worker can hold. */
 function checkRunOptions(options: RunOptions): void {
   const c = options.concurrency;
-  if (c !== undefined && (!Number.isInteger(c) || c < 1 || c > 1000)) {
-    throw new InvalidArgumentError(`concurrency must be a whole number from 1 to 1000, not ${c}`);
+  if (c !== undefined && (!Number.isInteger(c) || c < 1 || c > MAX_HOOK_CONCURRENCY)) {
+    throw new InvalidArgumentError(
+      `concurrency must be a whole number from 1 to ${MAX_HOOK_CONCURRENCY}, not ${c}`,
+    );
   }
 }
 

@@ -71,6 +71,8 @@ export const LEASE_RENEW_INTERVAL = '60s';
 
 /** Hooks in flight at once per operation, unless the caller asks otherwise. */
 export const DEFAULT_HOOK_CONCURRENCY = 32;
+/** The most a caller may ask for: far below Temporal's 2,000 pending activities per run. */
+export const MAX_HOOK_CONCURRENCY = 1000;
 
 /** A run continues as new past this many history events (Temporal caps a run at ~51k). */
 export const CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;

@@ -22,6 +22,11 @@ export class ChunkError extends KarborError {
 
 const HASH = /^[0-9a-f]{64}$/;
 
+/** True for a chunk file's name (its SHA-256), false for temporary and other files. */
+export function isChunkName(name: string): boolean {
+  return HASH.test(name);
+}
+
 export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
@@ -38,9 +43,12 @@ export function chunkPath(dir: string, hash: string): string {
   return path.join(dir, hash.slice(0, 2), hash);
 }
 
+/** Every temporary file of the store starts with this. */
+export const TEMP_PREFIX = '.tmp-';
+
 /** Temporary files of the writer tagged `tag` start with this. */
 export function tempPrefix(tag: string): string {
-  return `.tmp-${tag}-`;
+  return `${TEMP_PREFIX}${tag}-`;
 }
 
 /**
@@ -99,15 +107,21 @@ export class ChunkStore {
   async removeLeftovers(tag: string): Promise<number> {
     const prefix = tempPrefix(tag);
     let removed = 0;
-    const fanOut = await fs.promises.readdir(this.dir).catch(() => []);
-    for (const d of fanOut) {
-      const names = await fs.promises.readdir(path.join(this.dir, d)).catch(() => []);
-      for (const name of names.filter((n) => n.startsWith(prefix))) {
-        await fs.promises.rm(path.join(this.dir, d, name), { force: true });
-        removed++;
-      }
+    for await (const f of this.files()) {
+      if (!f.name.startsWith(prefix)) continue;
+      await fs.promises.rm(f.path, { force: true });
+      removed++;
     }
     return removed;
+  }
+
+  /** Every file of the store's fan-out directories: chunks and temporary files alike. */
+  async *files(): AsyncGenerator<{ name: string; path: string }> {
+    const fanOut = await fs.promises.readdir(this.dir).catch(() => [] as string[]);
+    for (const d of fanOut) {
+      const names = await fs.promises.readdir(path.join(this.dir, d)).catch(() => [] as string[]);
+      for (const name of names) yield { name, path: path.join(this.dir, d, name) };
+    }
   }
 
   /** The chunk's bytes, checked against its name. */

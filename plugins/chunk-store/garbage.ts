@@ -1,11 +1,9 @@
 // Garbage collection of one chunk store: chunk files nobody uses, free for longer than the
 // grace period, and temporary files that dead writers left behind.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { ChunkRefs } from '../../bank/chunk-refs';
-import { ChunkStore } from './chunk-store';
+import { ChunkStore, isChunkName, TEMP_PREFIX } from './chunk-store';
 
-const HASH = /^[0-9a-f]{64}$/;
 const BATCH = 1000;
 
 export interface StoreSweep {
@@ -44,20 +42,15 @@ export async function sweepStore(
     for (const h of doomed) out.bytesRemoved += sizes.get(h) ?? 0;
     onProgress();
   };
-  const fanOut = await fs.promises.readdir(dir).catch(() => [] as string[]);
-  for (const d of fanOut) {
-    const sub = path.join(dir, d);
-    const names = await fs.promises.readdir(sub).catch(() => [] as string[]);
-    for (const name of names) {
-      const st = await fs.promises.lstat(path.join(sub, name)).catch(() => undefined);
-      if (!st?.isFile()) continue;
-      if (HASH.test(name)) {
-        batch.push({ hash: name, mtimeMs: st.mtimeMs, size: st.size });
-        if (batch.length >= BATCH) await flush();
-      } else if (name.startsWith('.tmp-') && st.mtimeMs <= cutoffMs) {
-        if (!dryRun) await fs.promises.rm(path.join(sub, name), { force: true });
-        out.tempFilesRemoved++;
-      }
+  for await (const f of store.files()) {
+    const st = await fs.promises.lstat(f.path).catch(() => undefined);
+    if (!st?.isFile()) continue;
+    if (isChunkName(f.name)) {
+      batch.push({ hash: f.name, mtimeMs: st.mtimeMs, size: st.size });
+      if (batch.length >= BATCH) await flush();
+    } else if (f.name.startsWith(TEMP_PREFIX) && st.mtimeMs <= cutoffMs) {
+      if (!dryRun) await fs.promises.rm(f.path, { force: true });
+      out.tempFilesRemoved++;
     }
   }
   if (batch.length > 0) await flush();

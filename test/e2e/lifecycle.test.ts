@@ -2,16 +2,11 @@
 // fails for good among many (real dev server, real Redis).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { OperationEvent } from '../../bank/operation-log';
 import { workflowIds } from '../../workflows/definitions';
 import { allKeysOf, eventually, useService } from '../support/env';
 import { NOOP_PROVIDER_ID, noopPlan, shapes } from '../support/noop';
 
 const LEASES = { expireWindowMs: 3_000, renewWindowMs: 1_000, validityWindowMs: 2_500 };
-
-/** Index of the first event matching, or -1. */
-const indexOf = (events: OperationEvent[], match: (e: OperationEvent) => boolean) =>
-  events.findIndex(match);
 
 describe('operations that do not end normally (real dev server and Redis)', () => {
   const fx = useService('life', (cfg) => {
@@ -128,8 +123,7 @@ describe('operations that do not end normally (real dev server and Redis)', () =
     assert.equal(result.status, 'error');
     assert.match(result.reason ?? '', /leaf7/);
     const events = await fx.svc.checkpointEvents(NOOP_PROVIDER_ID, checkpoint_id);
-    const failed = indexOf(
-      events,
+    const failed = events.findIndex(
       (e) => e.event === 'error' && e.resource_id === 'leaf7' && /injected/.test(e.error ?? ''),
     );
     assert.ok(failed >= 0, 'the failure is in the log');
