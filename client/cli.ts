@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { configFromEnv } from '../common/config';
+import { PLAN_SCHEMA } from '../common/plan-schema';
 import { InvalidArgumentError as KarborInvalidArgument } from '../common/errors';
 import { MAX_HOOK_CONCURRENCY } from '../temporal-config/activity-options';
 import type { KarborConfig } from '../common/config';
@@ -140,6 +141,12 @@ function addPlanCommands(program: Command): void {
         else out(stored.id);
       }),
     );
+  plan
+    .command('schema')
+    .description("print the plan document's JSON Schema")
+    .action(() => {
+      printJson(PLAN_SCHEMA);
+    });
   plan
     .command('list')
     .description("list the project's stored plans")

@@ -1,13 +1,21 @@
 import * as fs from 'node:fs';
 import type { Plan } from '../common/documents';
+import Ajv from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import { InvalidPlanError } from '../common/errors';
+import { MAX_PLAN_BYTES, PLAN_SCHEMA } from '../common/plan-schema';
 
 /** Reads and shape-checks a plan document, naming the first thing wrong with it. */
 export function readPlanFile(file: string, opts: { idOptional?: boolean } = {}): Plan {
   let text: string;
   try {
+    const size = fs.statSync(file).size;
+    if (size > MAX_PLAN_BYTES) {
+      throw new InvalidPlanError(`plan file ${file} is ${size} bytes; a plan may be 1 MiB at most`);
+    }
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof InvalidPlanError) throw err;
     throw new InvalidPlanError(`cannot read plan file ${file}: ${(err as Error).message}`);
   }
   let doc: unknown;
@@ -19,39 +27,42 @@ export function readPlanFile(file: string, opts: { idOptional?: boolean } = {}):
   return checkPlanShape(doc, file, opts);
 }
 
+let validators: { full: ValidateFunction; idOptional: ValidateFunction } | undefined;
+
+/** Compiled on first use: commands that read no plan do not pay for it. */
+function planValidators() {
+  if (!validators) {
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    validators = {
+      full: ajv.compile(PLAN_SCHEMA),
+      idOptional: ajv.compile({
+        ...PLAN_SCHEMA,
+        required: PLAN_SCHEMA.required.filter((f) => f !== 'id'),
+      }),
+    };
+  }
+  return validators;
+}
+
+/**
+ * Checks a plan document against the plan schema, naming every problem with its JSON path
+ * (`plan.json: /resources/0/id must NOT have fewer than 1 characters; …`), on one line.
+ */
 export function checkPlanShape(
   doc: unknown,
   where = 'plan',
   opts: { idOptional?: boolean } = {},
 ): Plan {
-  const fail = (why: string): never => {
-    throw new InvalidPlanError(`${where}: ${why}`);
-  };
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) fail('must be a JSON object');
-  const p = doc as Record<string, unknown>;
-  for (const field of ['id', 'name', 'provider_id', 'project_id'] as const) {
-    if (field === 'id' && opts.idOptional && p.id === undefined) continue;
-    if (typeof p[field] !== 'string' || p[field] === '') {
-      fail(`"${field}" must be a non-empty string`);
-    }
+  const { full, idOptional } = planValidators();
+  const validate = opts.idOptional ? idOptional : full;
+  if (!validate(doc)) {
+    const problems = (validate.errors ?? []).map(
+      (e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`,
+    );
+    throw new InvalidPlanError(`${where}: ${[...new Set(problems)].join('; ')}`);
   }
-  if (typeof p.id === 'string' && !/^[A-Za-z0-9_.\-@]+$/.test(p.id)) {
-    fail('"id" may use only A-Z a-z 0-9 _ . - @');
-  }
-  if (!Array.isArray(p.resources) || p.resources.length === 0) {
-    fail('"resources" must be a non-empty list');
-  }
-  (p.resources as unknown[]).forEach((r, i) => {
-    const res = r as Record<string, unknown> | null;
-    if (typeof res !== 'object' || res === null) fail(`resources[${i}] must be an object`);
-    for (const field of ['id', 'type', 'name'] as const) {
-      if (typeof res![field] !== 'string' || res![field] === '') {
-        fail(`resources[${i}].${field} must be a non-empty string`);
-      }
-    }
-  });
-  if (p.parameters !== undefined && (typeof p.parameters !== 'object' || p.parameters === null)) {
-    fail('"parameters" must be an object');
+  if (JSON.stringify(doc).length > MAX_PLAN_BYTES) {
+    throw new InvalidPlanError(`${where}: a plan may be 1 MiB at most`);
   }
   return doc as Plan;
 }

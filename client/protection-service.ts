@@ -32,7 +32,9 @@ import {
   InvalidStatusTransitionError,
   OperationRefusedError,
   PermissionDeniedError,
+  ProviderNotFoundError,
   ServiceUnreachableError,
+  UnknownResourceTypeError,
 } from '../common/errors';
 import { LeaseManager } from '../bank/leases';
 import type { GcReport } from '../activities';
@@ -122,6 +124,34 @@ export class ProtectionService {
     return new ProtectionService(config, client, connection, redis);
   }
 
+  /**
+   * The provider as workers published it; unknown is bad input. Undefined only while no
+   * worker has published anything yet (then workers judge the plan).
+   */
+  private async knownProvider(providerId: string): Promise<ProviderDocument | undefined> {
+    const all = await this.catalog.providers();
+    if (all.length === 0) return undefined;
+    const found = all.find((p) => p.id === providerId);
+    if (!found) throw new ProviderNotFoundError(providerId);
+    return found;
+  }
+
+  /**
+   * Refuses, before anything is written or started, a plan whose provider or resource types
+   * the published providers do not know (cycles and parameters are judged by the worker).
+   */
+  private async checkPlanTypes(plan: Plan): Promise<void> {
+    const provider = await this.knownProvider(plan.provider_id);
+    if (!provider) return;
+    const types = new Set(Object.keys(provider.extended_info_schema.options_schema));
+    const unknown = plan.resources.find((r) => !types.has(r.type));
+    if (unknown) {
+      throw new UnknownResourceTypeError(
+        `provider ${plan.provider_id} does not protect resource type ${unknown.type} (resource ${unknown.id})`,
+      );
+    }
+  }
+
   /** The caller this client acts for (KARBOR_PROJECT_ID, KARBOR_ADMIN). */
   get caller(): Caller {
     return { projectId: this.config.projectId, admin: this.config.admin };
@@ -185,6 +215,7 @@ export class ProtectionService {
       doc = await this.plans.get(plan, this.caller);
     } else {
       doc = checkPlanShape(plan);
+      await this.checkPlanTypes(doc);
       // A tenant protects only into its own project; an admin into any.
       if (!this.caller.admin && doc.project_id !== this.caller.projectId) {
         throw new PermissionDeniedError(
@@ -457,6 +488,7 @@ export class ProtectionService {
     providerId: string,
     query: ListCheckpointsQuery = {},
   ): Promise<CheckpointPage> {
+    await this.knownProvider(providerId);
     return this.checkpoints.list(providerId, query, this.caller);
   }
 
