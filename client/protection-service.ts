@@ -26,7 +26,7 @@ import { PlanStore } from '../bank/plan-store';
 import { RestoreCollection } from '../bank/restore-collection';
 import type { RestoreRecord } from '../bank/restore-collection';
 import type { KarborConfig } from '../common/config';
-import type { CheckpointDocument, Plan } from '../common/documents';
+import type { CheckpointDocument, CheckpointStatus, Plan } from '../common/documents';
 import {
   InvalidArgumentError,
   InvalidStatusTransitionError,
@@ -152,6 +152,24 @@ export class ProtectionService {
     }
   }
 
+  /**
+   * The caller's checkpoint, in one of the statuses an operation may start from: checked
+   * here so a request that would be refused starts no workflow (the worker checks again).
+   */
+  private async checkpointIn(
+    providerId: string,
+    checkpointId: string,
+    allowed: CheckpointStatus[],
+    to: CheckpointStatus | 'restored' | 'verified',
+    /** Also accepted, without being named in the refusal (an operation already under way). */
+    underWay: CheckpointStatus[] = [],
+  ): Promise<void> {
+    const doc = await this.showCheckpoint(providerId, checkpointId);
+    if (!allowed.includes(doc.status) && !underWay.includes(doc.status)) {
+      throw new InvalidStatusTransitionError(checkpointId, doc.status, allowed, to);
+    }
+  }
+
   /** The caller this client acts for (KARBOR_PROJECT_ID, KARBOR_ADMIN). */
   get caller(): Caller {
     return { projectId: this.config.projectId, admin: this.config.admin };
@@ -251,6 +269,7 @@ export class ProtectionService {
   /** Starts a restore; returns once the restore record exists (`in_progress`). */
   async restore(req: RestoreRequest, options: RunOptions = {}): Promise<RestoreStarted> {
     checkRunOptions(options);
+    await this.checkpointIn(req.providerId, req.checkpointId, ['available'], 'restored');
     const restoreId = randomUUID();
     const started = await this.startOperation<typeof restore>(
       'restore',
@@ -283,6 +302,14 @@ export class ProtectionService {
     options: RunOptions = {},
   ): Promise<CheckpointOperationStarted> {
     checkRunOptions(options);
+    // `deleting` too: a delete whose workflow died is run again (its run, if any, is reused).
+    await this.checkpointIn(
+      providerId,
+      checkpointId,
+      ['available', 'error', 'error-deleting'],
+      'deleting',
+      ['deleting'],
+    );
     const started = await this.startOperation<typeof deleteCheckpoint>(
       'deleteCheckpoint',
       workflowIds.delete(checkpointId),
@@ -301,6 +328,7 @@ export class ProtectionService {
     options: RunOptions = {},
   ): Promise<CheckpointOperationStarted> {
     checkRunOptions(options);
+    await this.checkpointIn(providerId, checkpointId, ['available'], 'verified');
     const started = await this.startOperation<typeof verifyCheckpoint>(
       'verifyCheckpoint',
       workflowIds.verify(checkpointId),
@@ -377,11 +405,10 @@ export class ProtectionService {
   async cancelRestore(restoreId: string): Promise<void> {
     const record = await this.showRestore(restoreId);
     if (record.status !== 'in_progress') {
-      throw new InvalidStatusTransitionError(
-        restoreId,
-        record.status,
-        ['in_progress'],
-        'cancelled',
+      // Not InvalidStatusTransitionError: its message speaks of a checkpoint.
+      throw new OperationRefusedError(
+        'INVALID_STATUS_TRANSITION',
+        `restore ${restoreId} is ${record.status}, not in_progress: nothing to cancel`,
       );
     }
     await this.cancelRun(workflowIds.restore(restoreId), `restore ${restoreId}`);
