@@ -1,26 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../../scripts/services';
-import { CLI, envFor, isolatedConfig, NOOP_PROVIDER, startWorker, testEnv } from '../support/env';
+import { karbor } from '../support/cli';
+import { envFor, isolatedConfig, NOOP_PROVIDER, startWorker, testEnv } from '../support/env';
 import type { RunningWorker } from '../support/env';
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function karbor(args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('the karbor CLI', () => {
   const cfg = isolatedConfig('cli');
