@@ -41,9 +41,7 @@ describe('bad input is refused with exit 2 and one line, before anything is writ
   const planFile = (name: string, change: ((p: Record<string, unknown>) => unknown) | string) => {
     const file = path.join(dir, `${name}.json`);
     const body =
-      typeof change === 'string'
-        ? change
-        : JSON.stringify(change(structuredClone(good)));
+      typeof change === 'string' ? change : JSON.stringify(change(structuredClone(good)));
     fs.writeFileSync(file, body);
     return file;
   };
@@ -117,12 +115,10 @@ describe('bad input is refused with exit 2 and one line, before anything is writ
         name: `plan ${name}`,
         args: ['protect', planFile(name, change)],
       })),
-      ...plans
-        .slice(0, 6)
-        .map(([name]) => ({
-          name: `plan create ${name}`,
-          args: ['plan', 'create', path.join(dir, `${name}.json`)],
-        })),
+      ...plans.slice(0, 6).map(([name]) => ({
+        name: `plan create ${name}`,
+        args: ['plan', 'create', path.join(dir, `${name}.json`)],
+      })),
       { name: 'missing plan file', args: ['protect', path.join(dir, 'nope.json')] },
       { name: 'unknown stored plan', args: ['protect', 'no-such-plan'] },
       ...['0', '1001', '-1', 'abc', '1.5'].map((c) => ({
