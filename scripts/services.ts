@@ -131,6 +131,8 @@ export interface RedisOptions extends SpawnOptions {
   dir: string;
   /** AOF fsync policy; `off` disables AOF (fast throwaway servers for tests). */
   appendfsync?: 'always' | 'everysec' | 'no' | 'off';
+  /** Each AOF record stamped with its second, so the crash tests can cut the AOF back. */
+  aofTimestamps?: boolean;
 }
 
 export async function startRedis(opts: RedisOptions): Promise<ServiceProcess> {
@@ -140,6 +142,7 @@ export async function startRedis(opts: RedisOptions): Promise<ServiceProcess> {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', opts.dir, '--save', ''];
   if (fsync === 'off') args.push('--appendonly', 'no');
   else args.push('--appendonly', 'yes', '--appendfsync', fsync);
+  if (opts.aofTimestamps) args.push('--aof-timestamp-enabled', 'yes');
   const child = spawnService('redis-server', args, opts);
   await waitReady(
     `redis-server on port ${port}`,
