@@ -74,11 +74,22 @@ export function checkpointActivities(deps: CheckpointActivityDeps) {
   const { checkpoints, leases, plans, providers } = deps;
   /** The protect's last bank step: its final status (fenced), then its lease and start plan go. */
   const endProtect = async (lease: LeaseToken, end: CheckpointCompleted) => {
-    await checkpoints.transition(lease.checkpointId, ['protecting'], end.status, {
-      lease,
-      ...(end.reason ? { reason: end.reason } : {}),
-    });
-    await leases.release(lease);
+    const finish = (held: LeaseToken) =>
+      checkpoints.transition(held.checkpointId, ['protecting'], end.status, {
+        lease: held,
+        ...(end.reason ? { reason: end.reason } : {}),
+      });
+    let held = lease;
+    try {
+      await finish(held);
+    } catch (err) {
+      // The workflow's token may be older than the one it holds now (a lapsed lease was
+      // re-taken by a retried hook): go on under the current one, or a re-taken one.
+      if (!(err instanceof LeaseLostError)) throw err;
+      held = await leases.currentFor(lease, () => Promise.resolve(true));
+      await finish(held);
+    }
+    await leases.release(held);
     await plans.dropOperationPlan(lease.checkpointId);
   };
   return {
@@ -158,17 +169,9 @@ export function checkpointActivities(deps: CheckpointActivityDeps) {
       return ended;
     },
 
-    /** Marks the checkpoint `error`; a lapsed lease is taken again by the same owner first. */
+    /** Marks the checkpoint `error` (a lapsed lease is taken again by the same owner first). */
     async failCheckpoint(lease: LeaseToken, reason: string): Promise<void> {
-      try {
-        await endProtect(lease, { status: 'error', reason });
-      } catch (err) {
-        if (!(err instanceof LeaseLostError)) throw err;
-        await endProtect(await leases.acquire(lease.checkpointId, lease.owner), {
-          status: 'error',
-          reason,
-        });
-      }
+      await endProtect(lease, { status: 'error', reason });
     },
   };
 }

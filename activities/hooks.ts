@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { LeaseToken } from '../bank/bank';
 import type { CheckpointCollection } from '../bank/checkpoint-collection';
+import type { LeaseManager } from '../bank/leases';
 import { resourceSectionName } from '../bank/keys';
 import type { OperationLog } from '../bank/operation-log';
 import type { RestoreCollection } from '../bank/restore-collection';
@@ -33,6 +34,7 @@ export interface HookInput {
 
 export interface HookActivityDeps {
   plugins: PluginRegistry;
+  leases: LeaseManager;
   checkpoints: CheckpointCollection;
   restores: RestoreCollection;
   oplog: OperationLog;
@@ -94,6 +96,13 @@ export function hookActivities(deps: HookActivityDeps) {
           true,
         );
       }
+      // The lease as its workflow holds it now (a retry may carry an older token).
+      const lease = input.lease
+        ? await deps.leases.currentFor(
+            input.lease,
+            async () => (await deps.checkpoints.status(input.checkpointId)) === 'protecting',
+          )
+        : undefined;
       const provider = deps.providers.get(doc.provider_id);
       const plugin = provider.plugins.get(resource.type);
       const operationHooks = plugin?.operations[input.operation];
@@ -128,7 +137,7 @@ export function hookActivities(deps: HookActivityDeps) {
           `resources/${resourceSectionName(resource)}`,
           {
             readOnly: input.operation !== 'protect',
-            ...(input.lease ? { lease: input.lease } : {}),
+            ...(lease ? { lease } : {}),
           },
         ),
         ...(restoreTarget !== undefined ? { restoreTarget } : {}),
@@ -190,7 +199,14 @@ export function hookActivities(deps: HookActivityDeps) {
             // A cancelled hook did not fail: Temporal must see the cancellation as it is.
             if (cancelled) throw err;
             const reason = `${hook} failed: ${message}`;
-            await recordStatus(deps, input, resource.id, STATUS_FAILED[input.operation], reason);
+            await recordStatus(
+              deps,
+              input,
+              lease,
+              resource.id,
+              STATUS_FAILED[input.operation],
+              reason,
+            );
             throw new HookFailedError(reason, permanent);
           }
           await log(hook, 'end');
@@ -198,7 +214,8 @@ export function hookActivities(deps: HookActivityDeps) {
       } finally {
         clearInterval(ticker);
       }
-      if (input.final) await recordStatus(deps, input, resource.id, STATUS_DONE[input.operation]);
+      if (input.final)
+        await recordStatus(deps, input, lease, resource.id, STATUS_DONE[input.operation]);
       return { bytes: bytes + (lastProgress?.bytesDone ?? 0) };
     },
   };
@@ -207,6 +224,7 @@ export function hookActivities(deps: HookActivityDeps) {
 async function recordStatus(
   deps: HookActivityDeps,
   input: HookInput,
+  lease: LeaseToken | undefined,
   resourceId: string,
   status: string,
   reason = '',
@@ -214,6 +232,6 @@ async function recordStatus(
   if (input.operation === 'restore') {
     await deps.restores.setResourceStatus(input.operationId, resourceId, status, reason);
   } else if (input.operation === 'protect') {
-    await deps.checkpoints.setResourceStatus(input.checkpointId, resourceId, status, input.lease);
+    await deps.checkpoints.setResourceStatus(input.checkpointId, resourceId, status, lease);
   }
 }

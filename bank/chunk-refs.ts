@@ -34,7 +34,13 @@ export class ChunkRefs {
         const batch = pending.slice(i, i + BATCH);
         const reply = (await this.scripts.claimChunks(
           [],
-          [this.keys.chunkRefs(providerId), this.keys.chunkLocks(providerId), owner, ...batch],
+          [
+            this.keys.chunkRefs(providerId),
+            this.keys.chunkLocks(providerId),
+            owner,
+            this.keys.chunksOwned(providerId, owner),
+            ...batch,
+          ],
         )) as string[];
         reply.forEach((r, j) => {
           if (r === 'wait') waiting.push(batch[j]!);
@@ -59,6 +65,7 @@ export class ChunkRefs {
           this.keys.chunkRefs(providerId),
           this.keys.chunkFree(providerId),
           owner,
+          this.keys.chunksOwned(providerId, owner),
           ...unique.slice(i, i + BATCH),
         ],
       );
@@ -102,6 +109,11 @@ export class ChunkRefs {
       const keys = hashes.slice(i, i + BATCH).map((h) => this.keys.chunkLocks(providerId) + h);
       if (keys.length) await this.redis.del(...keys);
     }
+  }
+
+  /** Every chunk the owner still claims, whichever attempt claimed it. */
+  async ownedBy(providerId: string, owner: string): Promise<string[]> {
+    return this.redis.smembers(this.keys.chunksOwned(providerId, owner));
   }
 
   async owners(providerId: string, hash: string): Promise<string[]> {

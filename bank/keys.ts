@@ -123,6 +123,11 @@ export class RedisKeys {
     return `${this.tag}:opplans`;
   }
 
+  /** Every chunk one owner (a checkpoint resource) has claimed, by any attempt. */
+  chunksOwned(providerId: string, owner: string): string {
+    return `${this.tag}:owned:${providerId}:${owner}`;
+  }
+
   /** Held while an unreferenced chunk's file is being removed. */
   chunkLocks(providerId: string): string {
     return `${this.tag}:chunklock:${providerId}:`;

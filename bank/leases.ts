@@ -58,6 +58,21 @@ export class LeaseManager {
     return { checkpointId, token: value!, owner };
   }
 
+  /**
+   * The token the lease's owner holds now. A retried step carries the token of when it was
+   * scheduled, but its owner (the workflow) may since have re-taken a lapsed lease under a
+   * new token; the same owner may go on under it. A lapsed lease is re-taken for the owner
+   * when `retake` says the checkpoint still wants it. Another owner's lease is never taken:
+   * the old token comes back, and the fenced write it presents is refused.
+   */
+  async currentFor(lease: LeaseToken, retake: () => Promise<boolean>): Promise<LeaseToken> {
+    const held = await this.check(lease.checkpointId);
+    if (held.state === 'expired') {
+      return (await retake()) ? this.acquire(lease.checkpointId, lease.owner) : lease;
+    }
+    return held.owner === lease.owner ? { ...lease, token: held.token! } : lease;
+  }
+
   async renew(lease: LeaseToken): Promise<void> {
     const [outcome, why] = await this.scripts.leaseRenew(
       [this.keys.lease(lease.checkpointId)],

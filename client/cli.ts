@@ -136,7 +136,7 @@ function addPlanCommands(program: Command): void {
     .action(
       run(async (svc, g, file: string) => {
         const doc = readPlanFile(file, { idOptional: true });
-        const stored = await svc.plans.create(doc);
+        const stored = await svc.createPlan(doc);
         if (g.json) printJson(stored);
         else out(stored.id);
       }),
@@ -327,7 +327,9 @@ function addRestoreCommands(program: Command): void {
 }
 
 function addCheckpointCommands(program: Command): void {
-  const checkpoint = program.command('checkpoint').description('inspect and delete checkpoints');
+  const checkpoint = program
+    .command('checkpoint')
+    .description('inspect, verify, cancel, reset and delete checkpoints');
   checkpoint
     .command('list')
     .description("list a provider's checkpoints, newest first")
@@ -379,7 +381,7 @@ function addCheckpointCommands(program: Command): void {
     );
   checkpoint
     .command('delete')
-    .description('delete a checkpoint (only available or error ones)')
+    .description('delete a checkpoint (available, error or error-deleting ones)')
     .argument('<provider_id>')
     .argument('<checkpoint_id>')
     .option('--wait', 'show progress and wait until it is deleted')

@@ -4,6 +4,7 @@ import {
   Connection,
   WithStartWorkflowOperation,
   WorkflowFailedError,
+  WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import {
@@ -170,6 +171,22 @@ export class ProtectionService {
     }
   }
 
+  /** A tenant's plans name only its own project; an admin's any. */
+  private checkPlanProject(plan: Pick<Plan, 'project_id'>): void {
+    if (!this.caller.admin && plan.project_id !== this.caller.projectId) {
+      throw new PermissionDeniedError(
+        `the plan names project ${plan.project_id}, not the caller's project ${this.caller.projectId}`,
+      );
+    }
+  }
+
+  /** Karbor's plan create: stores a plan of the caller's project (an id is made if absent). */
+  async createPlan(plan: Omit<Plan, 'id'> & { id?: string }): Promise<Plan> {
+    this.checkPlanProject(plan);
+    await this.checkPlanTypes(plan as Plan);
+    return this.plans.create(plan);
+  }
+
   /** The caller this client acts for (KARBOR_PROJECT_ID, KARBOR_ADMIN). */
   get caller(): Caller {
     return { projectId: this.config.projectId, admin: this.config.admin };
@@ -234,12 +251,7 @@ export class ProtectionService {
     } else {
       doc = checkPlanShape(plan);
       await this.checkPlanTypes(doc);
-      // A tenant protects only into its own project; an admin into any.
-      if (!this.caller.admin && doc.project_id !== this.caller.projectId) {
-        throw new PermissionDeniedError(
-          `the plan names project ${doc.project_id}, not the caller's project ${this.caller.projectId}`,
-        );
-      }
+      this.checkPlanProject(doc);
       await this.plans.putOperationPlan(checkpointId, doc);
     }
     const { checkpointId: _drop, ...run } = options;
@@ -429,11 +441,15 @@ export class ProtectionService {
 
   /** The run id of the workflow's running execution, or undefined when none runs. */
   private async runningRun(workflowId: string): Promise<string | undefined> {
-    const d = await this.temporal.workflow
-      .getHandle(workflowId)
-      .describe()
-      .catch(() => undefined);
-    return d?.status.name === 'RUNNING' ? d.runId : undefined;
+    try {
+      const d = await this.temporal.workflow.getHandle(workflowId).describe();
+      return d.status.name === 'RUNNING' ? d.runId : undefined;
+    } catch (err) {
+      // Only "no such workflow" means nothing runs; any other error (a wrong namespace,
+      // Temporal unreachable) must not pass for it: reset-state would then act blind.
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
   }
 
   private async startOperation<W extends Workflow>(

@@ -73,6 +73,16 @@ function redisUrlVar(env: NodeJS.ProcessEnv): string {
   return raw;
 }
 
+/** KARBOR_ADMIN: 1/true or 0/false (unset: not admin); anything else is a mistake. */
+function adminVar(env: NodeJS.ProcessEnv): boolean {
+  const raw = (env.KARBOR_ADMIN ?? '').trim().toLowerCase();
+  if (raw === '' || raw === '0' || raw === 'false') return false;
+  if (raw === '1' || raw === 'true') return true;
+  throw new InvalidArgumentError(
+    `environment variable KARBOR_ADMIN must be 1, true, 0 or false, not "${env.KARBOR_ADMIN}"`,
+  );
+}
+
 function leaseSettings(env: NodeJS.ProcessEnv): LeaseSettings {
   const d = DEFAULT_LEASE_SETTINGS;
   const expireWindowMs = intVar(env, 'KARBOR_LEASE_EXPIRE_MS', d.expireWindowMs, 1000);
@@ -88,6 +98,11 @@ function leaseSettings(env: NodeJS.ProcessEnv): LeaseSettings {
     Math.min(d.validityWindowMs, expireWindowMs),
     100,
   );
+  if (validityWindowMs <= renewWindowMs || validityWindowMs > expireWindowMs) {
+    throw new InvalidArgumentError(
+      `KARBOR_LEASE_VALIDITY_MS (${validityWindowMs}) must be longer than KARBOR_LEASE_RENEW_MS (${renewWindowMs}) and at most KARBOR_LEASE_EXPIRE_MS (${expireWindowMs})`,
+    );
+  }
   if (renewWindowMs >= expireWindowMs) {
     throw new InvalidArgumentError(
       `KARBOR_LEASE_RENEW_MS (${renewWindowMs}) must be shorter than KARBOR_LEASE_EXPIRE_MS (${expireWindowMs})`,
@@ -109,7 +124,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): KarborConfig {
     redisUrl: redisUrlVar(env),
     bankPrefix: env.KARBOR_BANK_PREFIX || 'karbor',
     projectId: env.KARBOR_PROJECT_ID || 'default',
-    admin: env.KARBOR_ADMIN === '1' || env.KARBOR_ADMIN === 'true',
+    admin: adminVar(env),
     leases: leaseSettings(env),
     gc: {
       intervalSeconds: intVar(env, 'KARBOR_GC_INTERVAL_S', DEFAULT_GC_SETTINGS.intervalSeconds),

@@ -7,13 +7,15 @@ KEYS     none (derived, see claim-chunks)
 ARGV[1]  key prefix of reference sets
 ARGV[2]  free chunks of the store (sorted set: hash -> free since, ms)
 ARGV[3]  owner
-ARGV[4..] chunk hashes
+ARGV[4]  the owner's set of claimed chunks
+ARGV[5..] chunk hashes
 
 Returns how many chunks became free.
 ]]
 local now = now_ms()
 local freed = 0
-for i = 4, #ARGV do
+for i = 5, #ARGV do
+  redis.call('SREM', ARGV[4], ARGV[i])
   local set = ARGV[1] .. ARGV[i]
   if redis.call('SREM', set, ARGV[3]) == 1 and redis.call('SCARD', set) == 0 then
     redis.call('ZADD', ARGV[2], now, ARGV[i])

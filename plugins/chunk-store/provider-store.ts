@@ -318,4 +318,13 @@ export class ProviderChunks {
   async release(chunks: string[]): Promise<number> {
     return this.deps.chunkRefs.release(this.providerId, this.owner, chunks);
   }
+
+  /**
+   * Delete: gives back every claim the owner holds — the manifest's chunks and any a dead
+   * or failed attempt claimed but never recorded — so nothing stays claimed forever.
+   */
+  async releaseAll(manifestChunks: string[] = []): Promise<number> {
+    const owned = await this.deps.chunkRefs.ownedBy(this.providerId, this.owner);
+    return this.release([...owned, ...manifestChunks]);
+  }
 }

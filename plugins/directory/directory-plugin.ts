@@ -232,9 +232,9 @@ async function verify(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
 }
 
 async function remove(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
+  // Without a manifest (protect never got that far) its attempts' claims still go.
   const manifest = await manifestToRelease<Manifest>(ctx, MANIFEST);
-  if (!manifest) return; // protect never got as far as a manifest: nothing to release
-  await resourceChunks(deps, ctx).release(manifest.entries.flatMap((e) => e.chunks ?? []));
+  await resourceChunks(deps, ctx).releaseAll(manifest?.entries.flatMap((e) => e.chunks ?? []));
 }
 
 const roots = (config: Record<string, string>) =>

@@ -118,7 +118,7 @@ async function verify(deps: PostgresPluginDeps, ctx: HookContext): Promise<void>
 
 async function remove(deps: PostgresPluginDeps, ctx: HookContext): Promise<void> {
   const manifest = await manifestToRelease<DumpManifest>(ctx, DUMP);
-  if (manifest) await resourceChunks(deps, ctx).release(manifest.chunks);
+  await resourceChunks(deps, ctx).releaseAll(manifest?.chunks);
 }
 
 export function postgresqlPlugin(deps: PostgresPluginDeps): ResourcePlugin {

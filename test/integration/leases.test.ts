@@ -33,6 +33,22 @@ describe('write leases with fencing tokens', () => {
     assert.ok(Number(b.token) > Number(a.token), 'tokens only grow');
   });
 
+  it("lets a retried step go on under its owner's current token, never another owner's", async () => {
+    const first = await leases.acquire('cp-cur', 'run-a');
+    await eventually('the lease to lapse', async () =>
+      (await leases.check('cp-cur')).state === 'expired' ? true : undefined,
+    );
+    const retaken = await leases.currentFor(first, () => Promise.resolve(true));
+    assert.ok(Number(retaken.token) > Number(first.token), 'a lapsed lease is re-taken');
+    const again = await leases.currentFor(first, () => Promise.resolve(true));
+    assert.equal(again.token, retaken.token, 'the old token leads to the current one');
+    await leases.release(retaken);
+    assert.equal((await leases.currentFor(first, () => Promise.resolve(false))).token, first.token);
+    const other = await leases.acquire('cp-cur', 'run-b');
+    assert.equal((await leases.currentFor(first, () => Promise.resolve(true))).token, first.token);
+    await leases.release(other);
+  });
+
   it('refuses a write with a stale token and leaves the data unchanged', async () => {
     const old = await leases.acquire('cp-2', 'run-old');
     await bank.updateObject('/checkpoints/cp-2/data', 'v1', { lease: old });

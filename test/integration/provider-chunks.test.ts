@@ -78,6 +78,23 @@ describe('ProviderChunks on the chunk threads (real redis-server, real files)', 
     assert.equal(countFiles(chunkDir()), 0);
   });
 
+  it('gives back on delete the claims of a dead attempt that its manifest never names', async () => {
+    const owner = 'cp-leak/dir';
+    const dead = new ProviderChunks(deps, 'prov', owner);
+    await dead.storeFiles(files); // claimed everything, then the worker "died"
+    const retry = new ProviderChunks(deps, 'prov', owner, 2);
+    const stored = await retry.storeFiles(files.slice(0, 3)); // the tree shrank meanwhile
+    await retry.commit();
+    const manifest = stored.flatMap((s) => s.chunks);
+    const claimed = await deps.chunkRefs.ownedBy('prov', owner);
+    assert.ok(claimed.length > new Set(manifest).size, 'the dead attempt claimed more');
+    await new ProviderChunks(deps, 'prov', owner).releaseAll(manifest);
+    assert.deepEqual(await deps.chunkRefs.ownedBy('prov', owner), []);
+    for (const h of claimed) assert.deepEqual(await deps.chunkRefs.owners('prov', h), [], h);
+    await sweep(Date.now() + 1);
+    assert.equal(countFiles(chunkDir()), 0, 'every chunk of the owner became free');
+  });
+
   it('restores files from their chunks and names the one whose chunk is gone', async () => {
     const owner = new ProviderChunks(deps, 'prov', 'cp-restore/dir');
     const stored = await owner.storeFiles(files);

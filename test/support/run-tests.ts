@@ -31,7 +31,9 @@ async function main(): Promise<number> {
   const testDir = path.join(PROJECT_ROOT, 'dist', 'test');
   // The crash simulations (test/crash/) are a suite of their own: `npm run test:crash`.
   const files = findTests(testDir).filter((f) =>
-    filters.length === 0 ? !f.includes(`${path.sep}crash${path.sep}`) : filters.some((x) => f.includes(x)),
+    filters.length === 0
+      ? !f.includes(`${path.sep}crash${path.sep}`)
+      : filters.some((x) => f.includes(x)),
   );
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'karbor-test-'));
   // PostgreSQL runs as its own user (see startPostgres) and must reach its directory here.
