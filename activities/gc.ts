@@ -113,7 +113,13 @@ export function gcActivities(deps: GcActivityDeps) {
           lease: (await leases.check(id)).state,
           resultsComplete: missingResults(doc).length === 0,
         });
-        if (verdict.action === 'wait') continue;
+        if (verdict.action === 'wait') {
+          // Ended, but its lease is still fresh: say it is pending, the next GC settles it.
+          if (run !== 'running') {
+            report.checkpoints.push({ id, was: status, action: 'wait', reason: verdict.why });
+          }
+          continue;
+        }
         const reason = verdict.action === 'error' ? { reason: verdict.reason } : {};
         report.checkpoints.push({ id, was: status, action: verdict.action, ...reason });
         if (dry) continue;

@@ -25,6 +25,8 @@ import type { RunningWorker } from '../support/env';
 const FS_PROVIDER = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
 const TRIALS = Number(process.env.KARBOR_CRASH_TRIALS ?? 30);
 const LOST_SECONDS = 2;
+/** Directory resources per checkpoint. */
+const TREES = 6;
 const LEASES = { expireWindowMs: 3_000, renewWindowMs: 1_000, validityWindowMs: 2_000 };
 
 describe('Redis loses its last 2 s of writes at a random point of an operation', () => {
@@ -38,7 +40,7 @@ describe('Redis loses its last 2 s of writes at a random point of an operation',
   let admin: ProtectionService;
   let probe: Redis;
   /** What each checkpoint's tree looked like when it was protected. */
-  const sources = new Map<string, { root: string; fingerprint: string[] }>();
+  const sources = new Map<string, { roots: string[]; fingerprints: string[][] }>();
   /** Available checkpoints already verified and restored (a later crash cannot reach them). */
   const proven = new Set<string>();
 
@@ -70,10 +72,10 @@ describe('Redis loses its last 2 s of writes at a random point of an operation',
   });
 
   /**
-   * Fault injection, not synchronisation: the crash comes 1.8–3.3 s after the operation
-   * started, so the 2 s cut (whole seconds) lands from just before its start to after its end.
+   * Fault injection, not synchronisation: the crash comes 1–3.5 s after the operation
+   * started, so the 2 s cut (whole seconds) lands from before its start to after its end.
    */
-  const crashPoint = () => new Promise((r) => setTimeout(r, randomInt(1800, 3300)));
+  const crashPoint = () => new Promise((r) => setTimeout(r, randomInt(1000, 3500)));
 
   /** Final state of each trial's checkpoint, printed so a run shows what it covered. */
   const outcomes: Record<string, number> = {};
@@ -107,33 +109,41 @@ describe('Redis loses its last 2 s of writes at a random point of an operation',
     redisServer = await startRedis(redisOptions());
   }
 
-  /** A tree of its own for a trial, so its checkpoint's expected contents are known. */
-  function makeTree(name: string): string {
-    const root = path.join(work, 'trees', name);
-    fs.mkdirSync(path.join(root, 'sub'), { recursive: true });
-    for (let i = 0; i < 12; i++) {
-      fs.writeFileSync(
-        path.join(root, i % 3 ? `f${i}` : `sub/f${i}`),
-        randomBytes(randomInt(1, 90_000)),
-      );
-    }
-    // Shared with every other trial: chunks reused across checkpoints.
-    fs.writeFileSync(path.join(root, 'shared'), Buffer.alloc(200_000, 7));
-    return root;
+  /** Trees of their own for a trial, so its checkpoint's expected contents are known. */
+  function makeTrees(name: string): string[] {
+    return Array.from({ length: TREES }, (_, t) => {
+      const root = path.join(work, 'trees', name, `t${t}`);
+      fs.mkdirSync(path.join(root, 'sub'), { recursive: true });
+      for (let i = 0; i < 8; i++) {
+        fs.writeFileSync(
+          path.join(root, i % 3 ? `f${i}` : `sub/f${i}`),
+          randomBytes(randomInt(1, 90_000)),
+        );
+      }
+      // Shared with every other trial: chunks reused across checkpoints.
+      fs.writeFileSync(path.join(root, 'shared'), Buffer.alloc(200_000, 7));
+      return root;
+    });
   }
 
-  const plan = (root: string): Plan => ({
-    id: `plan-${path.basename(root)}`,
-    name: path.basename(root),
+  const plan = (name: string, roots: string[]): Plan => ({
+    id: `plan-${name}`,
+    name,
     provider_id: FS_PROVIDER,
     project_id: cfg.projectId,
-    resources: [{ id: root, type: 'Karbor::Directory', name: path.basename(root) }],
+    resources: roots.map((id) => ({ id, type: 'Karbor::Directory', name: path.basename(id) })),
   });
 
+  /**
+   * Several trees protected one at a time, so the operation spans a few seconds and the
+   * cut often lands inside it.
+   */
   async function protectTree(name: string): Promise<string> {
-    const root = makeTree(name);
-    const { checkpoint_id } = await svc.executeOperation(plan(root), 'protect');
-    sources.set(checkpoint_id, { root, fingerprint: treeFingerprint(root) });
+    const roots = makeTrees(name);
+    const { checkpoint_id } = await svc.executeOperation(plan(name, roots), 'protect', {
+      concurrency: 1,
+    });
+    sources.set(checkpoint_id, { roots, fingerprints: roots.map((r) => treeFingerprint(r)) });
     return checkpoint_id;
   }
 
@@ -179,15 +189,21 @@ describe('Redis loses its last 2 s of writes at a random point of an operation',
       const verdict = await svc.waitForVerify(doc.id);
       assert.equal(verdict.status, 'verified', `${where}: ${verdict.reason}`);
       const source = sources.get(doc.id)!;
-      const target = path.join(work, 'restored', doc.id);
+      const targets = source.roots.map((_, t) => path.join(work, 'restored', doc.id, `t${t}`));
       const { restore_id } = await svc.restore({
         providerId: FS_PROVIDER,
         checkpointId: doc.id,
-        restoreTarget: { [source.root]: target },
+        restoreTarget: Object.fromEntries(source.roots.map((r, t) => [r, targets[t]!])),
       });
       assert.equal((await svc.waitForRestore(restore_id)).status, 'success', where);
-      assert.deepEqual(treeFingerprint(target), source.fingerprint, `${where} restores identical`);
-      fs.rmSync(target, { recursive: true, force: true });
+      targets.forEach((target, t) =>
+        assert.deepEqual(
+          treeFingerprint(target),
+          source.fingerprints[t],
+          `${where} restores identical`,
+        ),
+      );
+      fs.rmSync(path.join(work, 'restored', doc.id), { recursive: true, force: true });
       proven.add(doc.id);
     }
     // No chunk the bank references is missing from disk.
