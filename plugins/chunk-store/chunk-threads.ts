@@ -47,15 +47,26 @@ export class ChunkThreads {
     let cleanup = () => {};
     try {
       await new Promise<void>((resolve, reject) => {
-        const stop = (err: unknown) => reject(err instanceof Error ? err : new Error(String(err)));
+        // A cut handler still claiming chunks when the job stops must finish first: the
+        // caller gives back what was claimed once this rejects, and a claim landing after
+        // that would stay forever.
+        let handling: Promise<unknown> = Promise.resolve();
+        const stop = (err: unknown) => {
+          void handling.then(
+            () => reject(err instanceof Error ? err : new Error(String(err))),
+            () => reject(err instanceof Error ? err : new Error(String(err))),
+          );
+        };
         const onMessage = (m: FromThread) => {
           switch (m.kind) {
             case 'cut':
               if (!on.cut) return stop(new Error('a store job needs a cut handler'));
-              on.cut(m.chunks).then(
-                (tmps) => thread.postMessage({ kind: 'reserved', tmps } satisfies ToThread),
-                stop,
-              );
+              handling = on
+                .cut(m.chunks)
+                .then(
+                  (tmps) => thread.postMessage({ kind: 'reserved', tmps } satisfies ToThread),
+                  stop,
+                );
               return;
             case 'progress':
               return on.progress?.(m.bytes);
