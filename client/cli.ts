@@ -2,7 +2,7 @@
 // karbor: the command-line face of the Protection Service (DESIGN.md section 9).
 import * as fs from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { configFromEnv } from '../common/config';
+import { checkRedisUrl, configFromEnv } from '../common/config';
 import { PLAN_SCHEMA } from '../common/plan-schema';
 import { InvalidArgumentError as KarborInvalidArgument } from '../common/errors';
 import { MAX_HOOK_CONCURRENCY } from '../temporal-config/activity-options';
@@ -15,6 +15,7 @@ import { watchProgress } from './progress-line';
 
 interface GlobalOptions {
   address?: string;
+  redisUrl?: string;
   namespace?: string;
   projectId?: string;
   json?: boolean;
@@ -28,6 +29,7 @@ function buildProgram(): Command {
     .description('Protect and restore plans of resources; checkpoints live in a Redis bank.')
     .version(version, '-V, --version')
     .option('--address <host:port>', 'Temporal frontend (env TEMPORAL_ADDRESS)')
+    .option('--redis-url <url>', "the bank's Redis (env REDIS_URL)")
     .option('--namespace <name>', 'Temporal namespace (env TEMPORAL_NAMESPACE)')
     .option('--project-id <id>', 'caller project (env KARBOR_PROJECT_ID)')
     .option('--json', 'print JSON documents only')
@@ -38,6 +40,14 @@ function buildProgram(): Command {
     })
     .exitOverride();
 
+  program.addHelpText('after', () => {
+    try {
+      const cfg = configFromEnv(process.env);
+      return `\nEndpoints now: Temporal ${cfg.temporalAddress}, Redis ${cfg.redisUrl} (${cfg.endpointsFrom ?? ''}).\nWithout TEMPORAL_ADDRESS / REDIS_URL the CLI uses the dev stack this checkout started (npm run dev:up).`;
+    } catch (err) {
+      return `\n${(err as Error).message}`;
+    }
+  });
   addProviderCommands(program);
   addProtectableCommands(program);
   addPlanCommands(program);
@@ -205,8 +215,11 @@ function addProtectCommand(program: Command): void {
             else out(started.checkpoint_id);
             return EXIT.ok;
           }
-          await watchProgress(svc, started.workflow_id, () =>
-            svc.waitForProtect(started.checkpoint_id),
+          await watchProgress(
+            svc,
+            started.workflow_id,
+            () => svc.waitForProtect(started.checkpoint_id),
+            `karbor checkpoint show ${plan.provider_id} ${started.checkpoint_id}`,
           );
           const doc = await svc.showCheckpoint(plan.provider_id, started.checkpoint_id);
           if (g.json) printJson(doc);
@@ -266,8 +279,11 @@ function addRestoreCommands(program: Command): void {
             else out(started.restore_id);
             return EXIT.ok;
           }
-          await watchProgress(svc, started.workflow_id, () =>
-            svc.waitForRestore(started.restore_id),
+          await watchProgress(
+            svc,
+            started.workflow_id,
+            () => svc.waitForRestore(started.restore_id),
+            `karbor restore show ${started.restore_id}`,
           );
           const record = await svc.showRestore(started.restore_id);
           if (g.json) printJson(record);
@@ -393,8 +409,11 @@ function addCheckpointCommands(program: Command): void {
           else out(`deleting ${checkpointId}`);
           return EXIT.ok;
         }
-        const result = await watchProgress(svc, started.workflow_id, () =>
-          svc.waitForDelete(checkpointId),
+        const result = await watchProgress(
+          svc,
+          started.workflow_id,
+          () => svc.waitForDelete(checkpointId),
+          `karbor checkpoint show ${providerId} ${checkpointId}`,
         );
         if (g.json) printJson(result);
         else out(`${checkpointId} ${result.status}${result.reason ? `: ${result.reason}` : ''}`);
@@ -440,8 +459,11 @@ function addCheckpointCommands(program: Command): void {
           else out(`verifying ${checkpointId}`);
           return EXIT.ok;
         }
-        const result = await watchProgress(svc, started.workflow_id, () =>
-          svc.waitForVerify(checkpointId),
+        const result = await watchProgress(
+          svc,
+          started.workflow_id,
+          () => svc.waitForVerify(checkpointId),
+          `karbor checkpoint show ${providerId} ${checkpointId}`,
         );
         if (g.json) printJson(result);
         else out(`${checkpointId} ${result.status}${result.reason ? `: ${result.reason}` : ''}`);
@@ -577,6 +599,7 @@ function globals(cmd: Command): GlobalOptions {
 function configFor(g: GlobalOptions): KarborConfig {
   const cfg = configFromEnv(process.env);
   if (g.address) cfg.temporalAddress = g.address;
+  if (g.redisUrl) cfg.redisUrl = checkRedisUrl(g.redisUrl, '--redis-url');
   if (g.namespace) cfg.namespace = g.namespace;
   if (g.projectId) cfg.projectId = g.projectId;
   return cfg;
@@ -606,6 +629,11 @@ function run<A extends unknown[]>(
 }
 
 async function main(argv: string[]): Promise<void> {
+  // A reader that went away (`karbor … | head`) is not an error: stop quietly.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.ok);
+    throw err;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -9,6 +9,28 @@ export async function watchProgress<T>(
   svc: ProtectionService,
   workflowId: string,
   wait: () => Promise<T>,
+  /** How to look at the operation later, said when Ctrl-C stops the waiting. */
+  reattach = `temporal workflow show -w ${workflowId}`,
+): Promise<T> {
+  // Ctrl-C stops the waiting, not the operation: say so, and how to find it again.
+  const onInterrupt = () => {
+    process.stderr.write(`\r\x1b[2Kkarbor: stopped waiting; the operation goes on: ${reattach}\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', onInterrupt);
+  // The id first, so an interrupted or lost terminal still has something to re-attach to.
+  process.stderr.write(`karbor: started; follow it with: ${reattach}\n`);
+  try {
+    return await watchLine(svc, workflowId, wait);
+  } finally {
+    process.off('SIGINT', onInterrupt);
+  }
+}
+
+async function watchLine<T>(
+  svc: ProtectionService,
+  workflowId: string,
+  wait: () => Promise<T>,
 ): Promise<T> {
   if (!process.stderr.isTTY) return wait();
   const started = Date.now();

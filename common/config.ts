@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { InvalidArgumentError } from './errors';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../temporal-config/activity-options';
 import settings from '../temporal-config/dev-server.json';
@@ -22,6 +24,33 @@ export interface KarborConfig {
   leases: LeaseSettings;
   /** Garbage collection: how often it runs and how long unreferenced data is kept. */
   gc: GcSettings;
+  /** Where the Temporal and Redis endpoints came from, for `--help` and error messages. */
+  endpointsFrom?: string;
+}
+
+/**
+ * The ports of the dev stack `npm run dev:up` started for this checkout (KARBOR_RUN_DIR,
+ * else `.run/` of the checkout), so the CLI and a hand-started worker find it without
+ * exported addresses.
+ */
+function devStack(env: NodeJS.ProcessEnv): { temporal?: string; redis?: string; file: string } {
+  const file = path.join(
+    env.KARBOR_RUN_DIR || path.join(__dirname, '..', '..', '.run'),
+    'dev.json',
+  );
+  try {
+    const s = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+      temporal?: { port: number };
+      redis?: { port: number };
+    };
+    return {
+      file,
+      ...(s.temporal ? { temporal: `${settings.ip}:${s.temporal.port}` } : {}),
+      ...(s.redis ? { redis: `redis://${settings.ip}:${s.redis.port}` } : {}),
+    };
+  } catch {
+    return { file };
+  }
 }
 
 export interface GcSettings {
@@ -56,9 +85,8 @@ function intVar(
   return n;
 }
 
-function redisUrlVar(env: NodeJS.ProcessEnv): string {
-  const raw = env.REDIS_URL;
-  if (raw === undefined || raw === '') return `redis://${settings.ip}:${settings.redisPort}`;
+/** A Redis URL (from REDIS_URL or --redis-url), checked: one clear error otherwise. */
+export function checkRedisUrl(raw: string, name = 'environment variable REDIS_URL'): string {
   let url: URL | undefined;
   try {
     url = new URL(raw);
@@ -66,9 +94,7 @@ function redisUrlVar(env: NodeJS.ProcessEnv): string {
     url = undefined;
   }
   if (!url || !['redis:', 'rediss:'].includes(url.protocol) || url.hostname === '') {
-    throw new InvalidArgumentError(
-      `environment variable REDIS_URL must look like redis://host:port[/db], not "${raw}"`,
-    );
+    throw new InvalidArgumentError(`${name} must look like redis://host:port[/db], not "${raw}"`);
   }
   return raw;
 }
@@ -117,11 +143,16 @@ function leaseSettings(env: NodeJS.ProcessEnv): LeaseSettings {
  * names the variable, never silently replaced by a default.
  */
 export function configFromEnv(env: NodeJS.ProcessEnv): KarborConfig {
+  const dev = env.TEMPORAL_ADDRESS && env.REDIS_URL ? undefined : devStack(env);
+  const from = (variable: string, fromDev: boolean) =>
+    env[variable] ? variable : fromDev ? dev!.file : 'the default';
   const cfg: KarborConfig = {
-    temporalAddress: env.TEMPORAL_ADDRESS || `${settings.ip}:${settings.port}`,
+    temporalAddress: env.TEMPORAL_ADDRESS || dev?.temporal || `${settings.ip}:${settings.port}`,
     namespace: env.TEMPORAL_NAMESPACE || DEFAULT_NAMESPACE,
     taskQueue: env.KARBOR_TASK_QUEUE || DEFAULT_TASK_QUEUE,
-    redisUrl: redisUrlVar(env),
+    redisUrl: env.REDIS_URL
+      ? checkRedisUrl(env.REDIS_URL)
+      : (dev?.redis ?? `redis://${settings.ip}:${settings.redisPort}`),
     bankPrefix: env.KARBOR_BANK_PREFIX || 'karbor',
     projectId: env.KARBOR_PROJECT_ID || 'default',
     admin: adminVar(env),
@@ -130,6 +161,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): KarborConfig {
       intervalSeconds: intVar(env, 'KARBOR_GC_INTERVAL_S', DEFAULT_GC_SETTINGS.intervalSeconds),
       graceSeconds: intVar(env, 'KARBOR_GC_GRACE_S', DEFAULT_GC_SETTINGS.graceSeconds),
     },
+    endpointsFrom: `Temporal from ${from('TEMPORAL_ADDRESS', !!dev?.temporal)}, Redis from ${from('REDIS_URL', !!dev?.redis)}`,
   };
   if (env.KARBOR_PROVIDERS_DIR) cfg.providersDir = env.KARBOR_PROVIDERS_DIR;
   if (env.KARBOR_DATA_DIR) cfg.dataDir = env.KARBOR_DATA_DIR;

@@ -3,8 +3,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../../scripts/services';
+import { spawn } from 'node:child_process';
+import { ProtectionService } from '../../client/protection-service';
 import { karbor } from '../support/cli';
-import { envFor, isolatedConfig, NOOP_PROVIDER, startWorker, testEnv } from '../support/env';
+import {
+  CLI,
+  envFor,
+  eventually,
+  isolatedConfig,
+  NOOP_PROVIDER,
+  startWorker,
+  testEnv,
+} from '../support/env';
 import type { RunningWorker } from '../support/env';
 
 describe('the karbor CLI', () => {
@@ -266,5 +276,72 @@ describe('the karbor CLI', () => {
     assert.equal(r.code, 3);
     assert.equal(r.stderr.trim().split('\n').length, 1);
     assert.match(r.stderr, new RegExp(`cannot reach Temporal at ${dead.replace(/\./g, '\\.')}`));
+  });
+
+  it('stops quietly when its reader goes away (| head): no EPIPE stack trace', async () => {
+    const made = await karbor(['protect', planFile, '--wait', '--json'], env);
+    const id = (JSON.parse(made.stdout) as { id: string }).id;
+    const child = spawn(process.execPath, [CLI, 'checkpoint', 'events', NOOP_PROVIDER, id], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.destroy(); // the reader is gone before the first line
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    assert.equal(code, 0);
+    assert.doesNotMatch(stderr, /EPIPE|at /);
+  });
+
+  it('on Ctrl-C during --wait says the operation goes on and how to find it, exit 130', async () => {
+    const slow = path.join(dir, 'slow.json');
+    fs.writeFileSync(
+      slow,
+      JSON.stringify({
+        id: 'plan-cli-slow',
+        name: 'slow',
+        provider_id: NOOP_PROVIDER,
+        project_id: cfg.projectId,
+        resources: [{ id: 'r1', type: 'Karbor::Noop', name: 'r1' }],
+        parameters: { 'Karbor::Noop': { delay_ms: 20_000 } },
+      }),
+    );
+    const child = spawn(process.execPath, [CLI, 'protect', slow, '--wait'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const svc = await ProtectionService.connect(cfg);
+    try {
+      // The id comes first, before any waiting.
+      const id = await eventually('the started line', () =>
+        Promise.resolve(
+          /started; follow it with: karbor checkpoint show \S+ (\S+)/.exec(stderr)?.[1],
+        ),
+      );
+      child.kill('SIGINT');
+      const code = await new Promise<number | null>((r) => child.on('exit', r));
+      assert.equal(code, 130);
+      const lines = stderr.trim().split('\n');
+      assert.equal(lines.length, 2, stderr);
+      assert.match(
+        lines[1]!,
+        new RegExp(`goes on: karbor checkpoint show ${NOOP_PROVIDER} ${id}$`),
+      );
+      await svc.cancelCheckpoint(NOOP_PROVIDER, id);
+    } finally {
+      await svc.close();
+    }
+  });
+
+  it('--redis-url overrides the environment, and a bad one is one line, exit 2', async () => {
+    const dead = `redis://127.0.0.1:${await freePort()}`;
+    const r = await karbor(['--redis-url', dead, 'provider', 'list'], env);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, new RegExp(`cannot reach Redis at ${dead.replace(/\./g, '\\.')}`));
+    const bad = await karbor(['--redis-url', 'foo', 'provider', 'list'], env);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--redis-url must look like redis:\/\//);
   });
 });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { devServerSettings } from '../../temporal-config/dev-server';
 import { PROJECT_ROOT, freePort, isAlive, portAnswers } from '../../scripts/services';
-import { testEnv } from '../support/env';
+import { eventually, testEnv } from '../support/env';
 
 interface Run {
   code: number;
@@ -74,6 +74,54 @@ describe('the dev setup behind the main-job command', () => {
       ).length > 0,
       true,
     );
+  });
+
+  it('the CLI and a hand-started worker find this stack without exported addresses', async () => {
+    const state = JSON.parse(fs.readFileSync(path.join(runDir, 'dev.json'), 'utf8')) as {
+      redis: { port: number };
+      temporal: { port: number };
+    };
+    const bare = { ...env, TEMPORAL_ADDRESS: undefined, REDIS_URL: undefined };
+    const cli = path.join(PROJECT_ROOT, 'dist', 'client', 'cli.js');
+    const help = await new Promise<Run>((resolve) =>
+      execFile(process.execPath, [cli, '--help'], { env: bare }, (err, stdout, stderr) =>
+        resolve({ code: err ? 1 : 0, stdout, stderr }),
+      ),
+    );
+    assert.match(
+      help.stdout,
+      new RegExp(
+        `Temporal 127\\.0\\.0\\.1:${state.temporal.port}, Redis redis://127\\.0\\.0\\.1:${state.redis.port}`,
+      ),
+    );
+    assert.match(help.stdout, /from .*dev\.json/);
+    const list = await new Promise<Run>((resolve) =>
+      execFile(
+        process.execPath,
+        [cli, 'provider', 'list', '--json'],
+        { env: bare },
+        (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }),
+      ),
+    );
+    assert.equal(list.code, 0, list.stderr);
+    assert.ok((JSON.parse(list.stdout) as unknown[]).length > 0, "the stack's providers");
+    // A worker started by hand joins the same stack.
+    const worker = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'worker', 'main.js')], {
+      env: { ...bare, KARBOR_GC_SCHEDULE: 'off' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let out = '';
+      worker.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const line = await eventually('the worker to say where it polls', () =>
+        Promise.resolve(/polling .*/.exec(out)?.[0]),
+      );
+      assert.match(line, new RegExp(`on 127\\.0\\.0\\.1:${state.temporal.port} `));
+      assert.match(line, new RegExp(`redis://127\\.0\\.0\\.1:${state.redis.port}`));
+    } finally {
+      worker.kill('SIGTERM');
+      await new Promise((r) => worker.once('exit', r));
+    }
   });
 
   it('protects and restores the sample application: restored tree and database equal the originals', async () => {
