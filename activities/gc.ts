@@ -15,7 +15,7 @@ import type { RestoreCollection } from '../bank/restore-collection';
 import type { GcSettings } from '../common/config';
 import { sweepStore } from '../plugins/chunk-store/garbage';
 import { searchAttributesFor } from '../temporal-config/search-attributes';
-import { workflowIds } from '../workflows/definitions';
+import { workflowIds } from '../workflows/ids';
 import { missingResults } from './checkpoint';
 
 export interface GcActivityDeps {

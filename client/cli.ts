@@ -5,7 +5,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { checkRedisUrl, configFromEnv } from '../common/config';
 import { PLAN_SCHEMA } from '../common/plan-schema';
 import { InvalidArgumentError as KarborInvalidArgument } from '../common/errors';
-import { MAX_HOOK_CONCURRENCY } from '../temporal-config/activity-options';
+import { MAX_HOOK_CONCURRENCY } from '../temporal-config/names';
 import type { KarborConfig } from '../common/config';
 import { describeFailure, EXIT } from './exit-codes';
 import { printJson, printProperties, printTable } from './output';
@@ -618,7 +618,7 @@ function run<A extends unknown[]>(
     const cmd = args[args.length - 1] as Command;
     const g = globals(cmd);
     check(...(args.slice(0, -1) as A));
-    const svc = await ProtectionService.connect(configFor(g));
+    const svc = await ProtectionService.connect(configFor(g), { lazyTemporal: true });
     try {
       const code = await body(svc, g, ...(args.slice(0, -1) as A));
       process.exitCode = code ?? EXIT.ok;

@@ -1,4 +1,5 @@
-import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
+import type * as TemporalCommon from '@temporalio/common';
 import { KarborError } from '../common/errors';
 
 /** The CLI's exit codes (DESIGN.md section 9). */
@@ -58,6 +59,10 @@ export function describeFailure(err: unknown): CliFailure {
 
 /** Temporal wraps activity errors in layers; the innermost application failure says why. */
 function findApplicationFailure(err: unknown): ApplicationFailure | undefined {
+  // Loaded here, on the error path only: commands that never talk to Temporal skip the SDK.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const sdk = require('@temporalio/common') as typeof TemporalCommon;
+  const { ApplicationFailure, TemporalFailure } = sdk;
   let found: ApplicationFailure | undefined;
   let cur: unknown = err;
   for (let depth = 0; cur instanceof Error && depth < 10; depth++) {

@@ -1,21 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import {
-  Client,
-  Connection,
-  WithStartWorkflowOperation,
-  WorkflowFailedError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-} from '@temporalio/client';
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  CancelledFailure,
-  defaultPayloadConverter,
-  TerminatedFailure,
-  TimeoutFailure,
-} from '@temporalio/common';
+import type { Client, Connection } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
+import type * as TemporalLinkModule from './temporal-link';
 import type { Redis } from 'ioredis';
 import { Catalog } from '../bank/catalog';
 import type { ProtectableDocument } from '../bank/catalog';
@@ -34,7 +20,6 @@ import {
   OperationRefusedError,
   PermissionDeniedError,
   ProviderNotFoundError,
-  ServiceUnreachableError,
   UnknownResourceTypeError,
 } from '../common/errors';
 import { LeaseManager } from '../bank/leases';
@@ -43,10 +28,9 @@ import type { gc } from '../workflows/gc';
 import { connectRedis } from '../common/redis';
 import { pageProviders } from '../providers/provider-registry';
 import type { ProviderDocument } from '../providers/provider-registry';
-import { MAX_HOOK_CONCURRENCY } from '../temporal-config/activity-options';
-import { searchAttributesFor } from '../temporal-config/search-attributes';
+import { MAX_HOOK_CONCURRENCY } from '../temporal-config/names';
 import type { OperationTags } from '../temporal-config/search-attributes';
-import { operationStartedUpdate, progressQuery, workflowIds } from '../workflows/definitions';
+import { workflowIds } from '../workflows/ids';
 import type {
   DeleteResult,
   Progress,
@@ -62,6 +46,8 @@ import type { restore } from '../workflows/restore';
 import type { verifyCheckpoint } from '../workflows/verify';
 import type { GraphResource } from '../graph/resource-graph';
 import { checkPlanShape } from './plan-file';
+
+type TemporalLink = typeof TemporalLinkModule;
 
 export interface OperationStarted {
   workflow_id: string;
@@ -93,10 +79,12 @@ export class ProtectionService {
   readonly plans: PlanStore;
   private readonly catalog: Catalog<ProviderDocument>;
 
+  /** The Temporal side, connected on first use (see `connect`). */
+  private linked?: Promise<{ link: TemporalLink; client: Client; connection: Connection }>;
+  private connectedClient?: Client;
+
   private constructor(
     readonly config: KarborConfig,
-    readonly temporal: Client,
-    private readonly connection: Connection,
     private readonly redis: Redis,
   ) {
     this.checkpoints = new CheckpointCollection(redis, config.bankPrefix);
@@ -107,22 +95,46 @@ export class ProtectionService {
     this.catalog = new Catalog(redis, config.bankPrefix);
   }
 
-  static async connect(config: KarborConfig): Promise<ProtectionService> {
+  /**
+   * Connects to the bank, and to Temporal at once unless `lazyTemporal` (the CLI: a command
+   * that only reads the bank then never loads the Temporal SDK nor connects to it).
+   */
+  static async connect(
+    config: KarborConfig,
+    opts: { lazyTemporal?: boolean } = {},
+  ): Promise<ProtectionService> {
     const redis = await connectRedis(config.redisUrl, 'karbor-client');
-    let connection: Connection;
-    try {
-      connection = await Connection.connect({
-        address: config.temporalAddress,
-        connectTimeout: '5s',
-      });
-    } catch (err) {
-      redis.disconnect();
-      throw new ServiceUnreachableError(
-        `cannot reach Temporal at ${config.temporalAddress}: ${(err as Error).message}`,
-      );
+    const svc = new ProtectionService(config, redis);
+    if (!opts.lazyTemporal) {
+      try {
+        await svc.t();
+      } catch (err) {
+        redis.disconnect();
+        throw err;
+      }
     }
-    const client = new Client({ connection, namespace: config.namespace });
-    return new ProtectionService(config, client, connection, redis);
+    return svc;
+  }
+
+  /** The Temporal client; for callers that connected eagerly (the default). */
+  get temporal(): Client {
+    if (!this.connectedClient) throw new Error('ProtectionService: Temporal is not connected yet');
+    return this.connectedClient;
+  }
+
+  private t(): Promise<{ link: TemporalLink; client: Client; connection: Connection }> {
+    this.linked ??= (async () => {
+      const link = await import('./temporal-link');
+      const { client, connection } = await link.connectTemporal(this.config);
+      this.connectedClient = client;
+      return { link, client, connection };
+    })();
+    return this.linked;
+  }
+
+  /** The workflow client, connecting first if need be. */
+  private async workflows(): Promise<Client['workflow']> {
+    return (await this.t()).client.workflow;
   }
 
   /**
@@ -214,18 +226,16 @@ export class ProtectionService {
 
   /** Instances of a protectable type, listed by its plugin on a worker. */
   async listProtectableInstances(type: string, providerId?: string): Promise<GraphResource[]> {
+    const { link, client } = await this.t();
     try {
-      return await this.temporal.workflow.execute<typeof protectableInstances>(
-        'protectableInstances',
-        {
-          workflowId: workflowIds.instances(randomUUID()),
-          taskQueue: this.config.taskQueue,
-          args: [{ type, ...(providerId ? { providerId } : {}) }],
-          workflowExecutionTimeout: '60s',
-        },
-      );
+      return await client.workflow.execute<typeof protectableInstances>('protectableInstances', {
+        workflowId: workflowIds.instances(randomUUID()),
+        taskQueue: this.config.taskQueue,
+        args: [{ type, ...(providerId ? { providerId } : {}) }],
+        workflowExecutionTimeout: '60s',
+      });
     } catch (err) {
-      throw refusal(err);
+      throw link.refusal(err);
     }
   }
 
@@ -352,7 +362,7 @@ export class ProtectionService {
   }
 
   async waitForVerify(checkpointId: string): Promise<VerifyResult> {
-    return this.temporal.workflow
+    return (await this.workflows())
       .getHandle<typeof verifyCheckpoint>(workflowIds.verify(checkpointId))
       .result();
   }
@@ -394,7 +404,7 @@ export class ProtectionService {
     if (!this.caller.admin) {
       throw new PermissionDeniedError('gc needs an admin caller (KARBOR_ADMIN=1)');
     }
-    return this.temporal.workflow.execute<typeof gc>('gc', {
+    return (await this.workflows()).execute<typeof gc>('gc', {
       workflowId: `gc-now-${randomUUID()}`,
       taskQueue: this.config.taskQueue,
       args: [{ dryRun }],
@@ -436,18 +446,18 @@ export class ProtectionService {
       );
     }
     await this.oplog.stop(runId, 'cancelled');
-    await this.temporal.workflow.getHandle(workflowId, runId).cancel();
+    await (await this.workflows()).getHandle(workflowId, runId).cancel();
   }
 
   /** The run id of the workflow's running execution, or undefined when none runs. */
   private async runningRun(workflowId: string): Promise<string | undefined> {
     try {
-      const d = await this.temporal.workflow.getHandle(workflowId).describe();
+      const d = await (await this.workflows()).getHandle(workflowId).describe();
       return d.status.name === 'RUNNING' ? d.runId : undefined;
     } catch (err) {
       // Only "no such workflow" means nothing runs; any other error (a wrong namespace,
       // Temporal unreachable) must not pass for it: reset-state would then act blind.
-      if (err instanceof WorkflowNotFoundError) return undefined;
+      if (err instanceof (await this.t()).link.WorkflowNotFoundError) return undefined;
       throw err;
     }
   }
@@ -459,27 +469,29 @@ export class ProtectionService {
     tags: OperationTags,
     reuse: 'REJECT_DUPLICATE' | 'ALLOW_DUPLICATE' = 'REJECT_DUPLICATE',
   ): Promise<OperationStarted> {
-    const start = new WithStartWorkflowOperation<W>(workflowType, {
+    const { link, client } = await this.t();
+    const start = new link.WithStartWorkflowOperation<W>(workflowType, {
       workflowId,
       taskQueue: this.config.taskQueue,
       args,
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: reuse,
-      typedSearchAttributes: searchAttributesFor(tags),
-    } as unknown as ConstructorParameters<typeof WithStartWorkflowOperation<W>>[1]);
+      typedSearchAttributes: link.searchAttributesFor(tags),
+    } as unknown as ConstructorParameters<typeof link.WithStartWorkflowOperation<W>>[1]);
     try {
-      await this.temporal.workflow.executeUpdateWithStart(operationStartedUpdate, {
+      await client.workflow.executeUpdateWithStart(link.operationStartedUpdate, {
         startWorkflowOperation: start,
       });
     } catch (err) {
-      throw refusal(err);
+      throw link.refusal(err);
     }
     return { workflow_id: workflowId };
   }
 
   /** A running (or finished) operation's progress. */
   async progress(workflowId: string): Promise<Progress> {
-    return this.temporal.workflow.getHandle(workflowId).query(progressQuery);
+    const { link, client } = await this.t();
+    return client.workflow.getHandle(workflowId).query(link.progressQuery);
   }
 
   /**
@@ -487,14 +499,16 @@ export class ProtectionService {
    * known): with `progress().bytes` this gives a live rate.
    */
   async runningBytes(workflowId: string): Promise<{ done: number; total: number }> {
-    const d = await this.temporal.workflow.getHandle(workflowId).describe();
+    const { link, client } = await this.t();
+    const d = await client.workflow.getHandle(workflowId).describe();
     let done = 0;
     let total = 0;
     for (const a of d.raw.pendingActivities ?? []) {
       for (const p of a.heartbeatDetails?.payloads ?? []) {
-        const v = defaultPayloadConverter.fromPayload<{ bytesDone?: number; bytesTotal?: number }>(
-          p,
-        );
+        const v = link.defaultPayloadConverter.fromPayload<{
+          bytesDone?: number;
+          bytesTotal?: number;
+        }>(p);
         done += v?.bytesDone ?? 0;
         total += v?.bytesTotal ?? 0;
       }
@@ -503,24 +517,25 @@ export class ProtectionService {
   }
 
   async waitForProtect(checkpointId: string): Promise<ProtectResult> {
-    return settle(
-      this.temporal.workflow.getHandle<typeof protect>(workflowIds.protect(checkpointId)).result(),
+    const { link, client } = await this.t();
+    return link.settle(
+      client.workflow.getHandle<typeof protect>(workflowIds.protect(checkpointId)).result(),
       (reason) => ({ checkpoint_id: checkpointId, status: 'error', reason }),
     );
   }
 
   async waitForRestore(restoreId: string): Promise<RestoreResult> {
-    return settle(
-      this.temporal.workflow.getHandle<typeof restore>(workflowIds.restore(restoreId)).result(),
+    const { link, client } = await this.t();
+    return link.settle(
+      client.workflow.getHandle<typeof restore>(workflowIds.restore(restoreId)).result(),
       (reason) => ({ restore_id: restoreId, status: 'failure', reason }),
     );
   }
 
   async waitForDelete(checkpointId: string): Promise<DeleteResult> {
-    return settle(
-      this.temporal.workflow
-        .getHandle<typeof deleteCheckpoint>(workflowIds.delete(checkpointId))
-        .result(),
+    const { link, client } = await this.t();
+    return link.settle(
+      client.workflow.getHandle<typeof deleteCheckpoint>(workflowIds.delete(checkpointId)).result(),
       (reason) => ({ checkpoint_id: checkpointId, status: 'error-deleting', reason }),
     );
   }
@@ -563,7 +578,8 @@ export class ProtectionService {
 
   async close(): Promise<void> {
     this.redis.disconnect();
-    await this.connection.close();
+    const linked = await this.linked?.catch(() => undefined);
+    await linked?.connection.close();
   }
 }
 
@@ -575,38 +591,4 @@ function checkRunOptions(options: RunOptions): void {
       `concurrency must be a whole number from 1 to ${MAX_HOOK_CONCURRENCY}, not ${c}`,
     );
   }
-}
-
-/**
- * An operation's result, also when its workflow ended Failed (its record says why),
- * Canceled, Terminated or Timed out: those become the failed result with the reason.
- */
-async function settle<R>(result: Promise<R>, failed: (reason: string) => R): Promise<R> {
-  try {
-    return await result;
-  } catch (err) {
-    if (!(err instanceof WorkflowFailedError)) throw err;
-    const cause = err.cause;
-    if (cause instanceof CancelledFailure) return failed('cancelled');
-    if (cause instanceof TerminatedFailure) return failed('terminated');
-    if (cause instanceof TimeoutFailure) return failed('timed out');
-    if (cause instanceof ApplicationFailure && cause.type === 'OPERATION_FAILED') {
-      return failed(cause.message);
-    }
-    throw refusal(err);
-  }
-}
-
-/** An update rejected by the workflow carries the worker's typed error: surface it as ours. */
-function refusal(err: unknown): unknown {
-  let cause: unknown = err;
-  if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowFailedError) {
-    cause = err.cause;
-    // A workflow that failed in an activity: the activity's own failure says why.
-    while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
-  }
-  if (cause instanceof ApplicationFailure) {
-    return new OperationRefusedError(cause.type ?? 'OPERATION_REFUSED', cause.message);
-  }
-  return err;
 }

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError } from './errors';
-import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../temporal-config/activity-options';
+import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../temporal-config/names';
 import settings from '../temporal-config/dev-server.json';
 import type { LeaseSettings } from '../bank/leases';
 import { DEFAULT_LEASE_SETTINGS } from '../bank/leases';

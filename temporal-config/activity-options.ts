@@ -1,9 +1,12 @@
 import { ActivityCancellationType } from '@temporalio/common';
 import type { ActivityOptions } from '@temporalio/common';
 
-/** The task queue every Karbor worker polls unless KARBOR_TASK_QUEUE says otherwise. */
-export const DEFAULT_TASK_QUEUE = 'karbor-protection';
-export const DEFAULT_NAMESPACE = 'default';
+export {
+  DEFAULT_HOOK_CONCURRENCY,
+  DEFAULT_NAMESPACE,
+  DEFAULT_TASK_QUEUE,
+  MAX_HOOK_CONCURRENCY,
+} from './names';
 
 /**
  * Error codes (of our typed errors) that retrying cannot fix. Activities already throw them
@@ -68,11 +71,6 @@ export const HOOK_ACTIVITY: ActivityOptions = {
  * worker's lease settings (runs recorded then still replay with it).
  */
 export const LEASE_RENEW_INTERVAL = '60s';
-
-/** Hooks in flight at once per operation, unless the caller asks otherwise. */
-export const DEFAULT_HOOK_CONCURRENCY = 32;
-/** The most a caller may ask for: far below Temporal's 2,000 pending activities per run. */
-export const MAX_HOOK_CONCURRENCY = 1000;
 
 /** A run continues as new past this many history events (Temporal caps a run at ~51k). */
 export const CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;

@@ -102,13 +102,7 @@ export const progressQuery = defineQuery<Progress>('progress');
  */
 export const operationStartedUpdate = defineUpdate<{ id: string }>('operationStarted');
 
-export const workflowIds = {
-  instances: (requestId: string) => `instances-${requestId}`,
-  protect: (checkpointId: string) => `protect-${checkpointId}`,
-  restore: (restoreId: string) => `restore-${restoreId}`,
-  delete: (checkpointId: string) => `delete-${checkpointId}`,
-  verify: (checkpointId: string) => `verify-${checkpointId}`,
-};
+export { workflowIds } from './ids';
 
 export function newProgress(): Progress {
   return {
