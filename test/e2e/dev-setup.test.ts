@@ -105,6 +105,49 @@ describe('the dev setup behind the main-job command', () => {
     );
     assert.equal(list.code, 0, list.stderr);
     assert.ok((JSON.parse(list.stdout) as unknown[]).length > 0, "the stack's providers");
+    // --address and --redis-url win over the stack: both dead here, Redis is tried first.
+    const deadRedis = `redis://127.0.0.1:${await freePort()}`;
+    const deadTemporal = `127.0.0.1:${await freePort()}`;
+    const overridden = await new Promise<Run>((resolve) =>
+      execFile(
+        process.execPath,
+        [
+          cli,
+          '--address',
+          deadTemporal,
+          '--redis-url',
+          deadRedis,
+          'checkpoint',
+          'cancel',
+          'p',
+          'c',
+        ],
+        { env: bare },
+        (err, stdout, stderr) =>
+          resolve({
+            code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+            stdout,
+            stderr,
+          }),
+      ),
+    );
+    assert.equal(overridden.code, 3, overridden.stderr);
+    assert.ok(overridden.stderr.includes(`cannot reach Redis at ${deadRedis}`), overridden.stderr);
+    const viaAddress = await new Promise<Run>((resolve) =>
+      execFile(
+        process.execPath,
+        [cli, '--address', deadTemporal, 'protectable', 'instances', 'Karbor::Noop'],
+        { env: bare },
+        (err, stdout, stderr) =>
+          resolve({
+            code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+            stdout,
+            stderr,
+          }),
+      ),
+    );
+    assert.equal(viaAddress.code, 3, viaAddress.stderr);
+    assert.ok(viaAddress.stderr.includes(`cannot reach Temporal at ${deadTemporal}`));
     // A worker started by hand joins the same stack.
     const worker = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'worker', 'main.js')], {
       env: { ...bare, KARBOR_GC_SCHEDULE: 'off' },
