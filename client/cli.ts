@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { checkRedisUrl, configFromEnv } from '../common/config';
 import { PLAN_SCHEMA } from '../common/plan-schema';
+import { WIRE_SCHEMAS } from '../common/wire-schemas';
 import { InvalidArgumentError as KarborInvalidArgument } from '../common/errors';
 import { MAX_HOOK_CONCURRENCY } from '../temporal-config/names';
 import type { KarborConfig } from '../common/config';
@@ -55,6 +56,19 @@ function buildProgram(): Command {
   addRestoreCommands(program);
   addCheckpointCommands(program);
   addGcCommand(program);
+  program
+    .command('schema')
+    .description(`print a wire document's JSON Schema (${Object.keys(WIRE_SCHEMAS).join(', ')})`)
+    .argument('<document>')
+    .action((name: string) => {
+      const schema = (WIRE_SCHEMAS as Record<string, unknown>)[name];
+      if (!schema) {
+        throw new KarborInvalidArgument(
+          `no schema named ${name}; one of ${Object.keys(WIRE_SCHEMAS).join(', ')}`,
+        );
+      }
+      printJson(schema);
+    });
   return program;
 }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import Ajv from 'ajv';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -343,5 +344,30 @@ describe('the karbor CLI', () => {
     const bad = await karbor(['--redis-url', 'foo', 'provider', 'list'], env);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--redis-url must look like redis:\/\//);
+  });
+
+  it('prints what its published schemas say: checkpoint, restore and provider documents', async () => {
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    const check = async (name: string, doc: unknown) => {
+      const r = await karbor(['schema', name], env);
+      assert.equal(r.code, 0, r.stderr);
+      const validate = ajv.compile(JSON.parse(r.stdout) as object);
+      assert.ok(validate(doc), `${name}: ${JSON.stringify(validate.errors)}`);
+    };
+    const made = await karbor(['protect', planFile, '--wait', '--json'], env);
+    const checkpoint = JSON.parse(made.stdout) as { id: string };
+    await check('checkpoint', checkpoint);
+    const restored = await karbor(
+      ['restore', NOOP_PROVIDER, checkpoint.id, '--wait', '--json'],
+      env,
+    );
+    assert.equal(restored.code, 0, restored.stderr);
+    await check('restore', JSON.parse(restored.stdout));
+    const provider = await karbor(['provider', 'show', NOOP_PROVIDER, '--json'], env);
+    await check('provider', JSON.parse(provider.stdout));
+    await check('plan', JSON.parse(fs.readFileSync(planFile, 'utf8')));
+    const unknown = await karbor(['schema', 'nothing'], env);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /no schema named nothing/);
   });
 });
