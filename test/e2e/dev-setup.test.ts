@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { devServerSettings } from '../../temporal-config/dev-server';
 import { PROJECT_ROOT, freePort, isAlive, portAnswers } from '../../scripts/services';
+import { karbor } from '../support/cli';
 import { eventually, testEnv } from '../support/env';
 
 interface Run {
@@ -82,12 +83,7 @@ describe('the dev setup behind the main-job command', () => {
       temporal: { port: number };
     };
     const bare = { ...env, TEMPORAL_ADDRESS: undefined, REDIS_URL: undefined };
-    const cli = path.join(PROJECT_ROOT, 'dist', 'client', 'cli.js');
-    const help = await new Promise<Run>((resolve) =>
-      execFile(process.execPath, [cli, '--help'], { env: bare }, (err, stdout, stderr) =>
-        resolve({ code: err ? 1 : 0, stdout, stderr }),
-      ),
-    );
+    const help = await karbor(['--help'], bare);
     assert.match(
       help.stdout,
       new RegExp(
@@ -95,56 +91,21 @@ describe('the dev setup behind the main-job command', () => {
       ),
     );
     assert.match(help.stdout, /from .*dev\.json/);
-    const list = await new Promise<Run>((resolve) =>
-      execFile(
-        process.execPath,
-        [cli, 'provider', 'list', '--json'],
-        { env: bare },
-        (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }),
-      ),
-    );
+    const list = await karbor(['provider', 'list', '--json'], bare);
     assert.equal(list.code, 0, list.stderr);
     assert.ok((JSON.parse(list.stdout) as unknown[]).length > 0, "the stack's providers");
     // --address and --redis-url win over the stack: both dead here, Redis is tried first.
     const deadRedis = `redis://127.0.0.1:${await freePort()}`;
     const deadTemporal = `127.0.0.1:${await freePort()}`;
-    const overridden = await new Promise<Run>((resolve) =>
-      execFile(
-        process.execPath,
-        [
-          cli,
-          '--address',
-          deadTemporal,
-          '--redis-url',
-          deadRedis,
-          'checkpoint',
-          'cancel',
-          'p',
-          'c',
-        ],
-        { env: bare },
-        (err, stdout, stderr) =>
-          resolve({
-            code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
-            stdout,
-            stderr,
-          }),
-      ),
+    const overridden = await karbor(
+      ['--address', deadTemporal, '--redis-url', deadRedis, 'checkpoint', 'cancel', 'p', 'c'],
+      bare,
     );
     assert.equal(overridden.code, 3, overridden.stderr);
     assert.ok(overridden.stderr.includes(`cannot reach Redis at ${deadRedis}`), overridden.stderr);
-    const viaAddress = await new Promise<Run>((resolve) =>
-      execFile(
-        process.execPath,
-        [cli, '--address', deadTemporal, 'protectable', 'instances', 'Karbor::Noop'],
-        { env: bare },
-        (err, stdout, stderr) =>
-          resolve({
-            code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
-            stdout,
-            stderr,
-          }),
-      ),
+    const viaAddress = await karbor(
+      ['--address', deadTemporal, 'protectable', 'instances', 'Karbor::Noop'],
+      bare,
     );
     assert.equal(viaAddress.code, 3, viaAddress.stderr);
     assert.ok(viaAddress.stderr.includes(`cannot reach Temporal at ${deadTemporal}`));
