@@ -143,12 +143,15 @@ export function hookActivities(deps: HookActivityDeps) {
         ...(restoreTarget !== undefined ? { restoreTarget } : {}),
         providerConfig: (plugin && provider.config[plugin.name]) ?? {},
         heartbeat,
+        warn: async (message) => {
+          await log(current, 'warning', message);
+        },
         signal: actx.cancellationSignal,
       };
       const runId = actx.info.workflowExecution?.runId ?? input.operationId;
       const log = (
         hook: Hook,
-        event: 'start' | 'end' | 'error',
+        event: 'start' | 'end' | 'error' | 'warning',
         error?: string,
         gate?: 'start' | 'stop',
       ) =>

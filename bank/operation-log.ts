@@ -3,14 +3,17 @@ import { RedisKeys } from './keys';
 import { bankScripts } from './scripts';
 import type { BankScripts } from './scripts';
 
-/** One line of an operation's log: a hook of a resource started, ended or failed. */
+/**
+ * One line of an operation's log: a hook of a resource started, ended or failed, or warned
+ * of something it could not do (in `error`) without failing.
+ */
 export interface OperationEvent {
   ts: string;
   operation: string;
   resource_id: string;
   resource_type: string;
   hook: string;
-  event: 'start' | 'end' | 'error';
+  event: 'start' | 'end' | 'error' | 'warning';
   attempt: number;
   error?: string;
 }

@@ -538,7 +538,7 @@ function printEvents(
 ): void {
   if (g.json) return printJson(events);
   printTable(
-    ['time', 'operation', 'resource', 'hook', 'event', 'attempt', 'error'],
+    ['time', 'operation', 'resource', 'hook', 'event', 'attempt', 'detail'],
     events.map((e) => [
       e.ts,
       e.operation,

@@ -33,6 +33,11 @@ export interface HookContext {
   restoreTarget?: string;
   /** The provider's configuration section for this plugin (from its .conf file). */
   providerConfig: Record<string, string>;
+  /**
+   * Records what the operator must know but does not fail the hook (an attribute this
+   * system cannot restore, say) as a `warning` event in the operation log.
+   */
+  warn(message: string): Promise<void>;
   /** Reports liveness and progress; long hooks call it often. */
   heartbeat(progress?: HookProgress): void;
   /** Aborted when the operation is cancelled or the worker shuts down. */

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parentPort } from 'node:worker_threads';
+import { fsAt } from '../directory/fs-at';
 import { ChunkError, readChunkSync, sha256 } from './chunk-store';
 import { Chunker } from './chunker';
 import type {
@@ -11,6 +12,7 @@ import type {
   FromThread,
   Job,
   Reserved,
+  RestoreDest,
   RestoreJob,
   StoreJob,
   ToThread,
@@ -70,7 +72,7 @@ async function store(job: StoreJob): Promise<void> {
     groupBytes = 0;
   };
   for (let file = 0; file < job.files.length; file++) {
-    const fd = fs.openSync(job.files[file]!, 'r');
+    const fd = fs.openSync(bytesOf(job.files[file]!), 'r');
     try {
       const chunker = new Chunker();
       const size = fs.fstatSync(fd).size;
@@ -78,13 +80,24 @@ async function store(job: StoreJob): Promise<void> {
         group.push({ file, data });
         groupBytes += data.length;
       };
-      for (;;) {
-        // Each read gets its own buffer: the chunker holds on to pieces of it.
-        const buf = Buffer.allocUnsafe(Math.min(READ_SIZE, Math.max(size, 64 * 1024)));
-        const n = fs.readSync(fd, buf, 0, buf.length, null);
-        if (n === 0) break;
-        for (const c of chunker.push(buf.subarray(0, n))) add(c);
-        if (groupBytes >= GROUP_BYTES) await flush();
+      const extents = dataExtents(fd, size);
+      if (extents) post({ kind: 'extents', file, extents });
+      // A dense file is read to its end (it may have grown); a sparse one region by region.
+      // Positioned reads: the hole search moved the file offset.
+      const regions: [number, number][] = extents ?? [[0, Infinity]];
+      for (const [start, len] of regions) {
+        let position = start;
+        for (let left = len; left > 0; ) {
+          // Each read gets its own buffer: the chunker holds on to pieces of it.
+          const want = Math.min(READ_SIZE, Math.max(size, 64 * 1024), left);
+          const buf = Buffer.allocUnsafe(want);
+          const n = fs.readSync(fd, buf, 0, want, position);
+          if (n === 0) break;
+          position += n;
+          left -= n;
+          for (const c of chunker.push(buf.subarray(0, n))) add(c);
+          if (groupBytes >= GROUP_BYTES) await flush();
+        }
       }
       for (const c of chunker.finish()) add(c);
     } finally {
@@ -132,24 +145,111 @@ function progressReporter(): { add(n: number): void; flush(): void } {
   };
 }
 
+function bytesOf(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+/** A sparse file's data regions (SEEK_DATA / SEEK_HOLE); undefined when it has no hole. */
+function dataExtents(fd: number, size: number): [number, number][] | undefined {
+  if (size === 0) return undefined;
+  const at = fsAt();
+  const out: [number, number][] = [];
+  for (let pos = 0; pos < size; ) {
+    const data = at.lseek(fd, pos, at.SEEK_DATA);
+    if (data < 0 || data >= size) break;
+    let hole = at.lseek(fd, data, at.SEEK_HOLE);
+    if (hole < 0 || hole > size) hole = size;
+    out.push([data, hole - data]);
+    pos = hole;
+  }
+  const dense = out.length === 1 && out[0]![0] === 0 && out[0]![1] === size;
+  return dense ? undefined : out;
+}
+
+/**
+ * Opens a restored file's temporary name for writing: new (never an existing file), and
+ * with a directory reached one component at a time below the opened root, so no symlink
+ * anywhere can send the bytes outside the target.
+ */
+class DestOpener {
+  private readonly dirs = new Map<string, number>();
+
+  open(dest: RestoreDest): number {
+    const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
+    if ('path' in dest) return fs.openSync(dest.path, flags, 0o600);
+    const key = `${dest.rootFd}:${bytesOf(dest.dir).toString('latin1')}`;
+    let dirfd = this.dirs.get(key);
+    if (dirfd === undefined) {
+      dirfd = fsAt().openBeneath(dest.rootFd, bytesOf(dest.dir));
+      this.dirs.set(key, dirfd);
+    }
+    return fsAt().openat(dirfd, dest.name, flags | fs.constants.O_NOFOLLOW, 0o600);
+  }
+
+  close(): void {
+    for (const fd of this.dirs.values()) fs.closeSync(fd);
+    this.dirs.clear();
+  }
+}
+
+/** The file's bytes from its chunks: in order, or into its data regions leaving holes. */
+function writeFile(
+  fd: number,
+  file: RestoreJob['files'][number],
+  cache: ChunkCache,
+  progress: ReturnType<typeof progressReporter>,
+): void {
+  const regions = file.extents ?? [[0, file.size]];
+  let region = 0;
+  let at = regions[0]?.[0] ?? 0;
+  let left = regions[0]?.[1] ?? 0;
+  let written = 0;
+  for (const hash of file.chunks) {
+    const data = cache.get(hash);
+    for (let off = 0; off < data.length; ) {
+      while (left === 0 && region + 1 < regions.length) {
+        region++;
+        [at, left] = regions[region]!;
+      }
+      const n = Math.min(left, data.length - off);
+      if (n === 0) throw new Error(`restored file is longer than its recorded size ${file.size}`);
+      for (let done = 0; done < n; )
+        done += fs.writeSync(fd, data, off + done, n - done, at + done);
+      off += n;
+      at += n;
+      left -= n;
+    }
+    written += data.length;
+    progress.add(data.length);
+  }
+  const expected = regions.reduce((sum, [, len]) => sum + len, 0);
+  if (written !== expected) {
+    throw new Error(`restored file has ${written} bytes of data, its record says ${expected}`);
+  }
+  // Trailing holes (and all-hole files) get their length here.
+  if (file.extents) fs.ftruncateSync(fd, file.size);
+}
+
 function restore(job: RestoreJob): void {
   const cache = new ChunkCache(job.storeDir);
   const progress = progressReporter();
-  job.files.forEach(({ tmp, chunks }, index) => {
-    const fd = fs.openSync(tmp, 'wx', 0o600);
-    try {
-      for (const hash of chunks) {
-        const data = cache.get(hash);
-        writeAll(fd, data);
-        progress.add(data.length);
+  const opener = new DestOpener();
+  try {
+    job.files.forEach((file, index) => {
+      const fd = opener.open(file.dest);
+      try {
+        writeFile(fd, file, cache, progress);
+      } catch (err) {
+        if (err instanceof ChunkError)
+          throw new DamageFound({ hash: err.hash, why: err.why, index });
+        throw err;
+      } finally {
+        fs.closeSync(fd);
       }
-    } catch (err) {
-      if (err instanceof ChunkError) throw new DamageFound({ hash: err.hash, why: err.why, index });
-      throw err;
-    } finally {
-      fs.closeSync(fd);
-    }
-  });
+    });
+  } finally {
+    opener.close();
+  }
   progress.flush();
 }
 

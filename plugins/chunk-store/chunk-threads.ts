@@ -9,6 +9,8 @@ export interface JobHandlers {
   /** A store job cut these chunks: where to write each (null: the store has it). */
   cut?(chunks: CutChunk[]): Promise<(string | null)[]>;
   progress?(bytes: number): void;
+  /** A store job found the `file`-th file sparse: its data regions. */
+  extents?(file: number, extents: [number, number][]): void;
   /** A check job found a missing or corrupt chunk (and goes on). */
   damaged?(damage: Damage): void;
 }
@@ -70,6 +72,8 @@ export class ChunkThreads {
               return;
             case 'progress':
               return on.progress?.(m.bytes);
+            case 'extents':
+              return on.extents?.(m.file, m.extents);
             case 'damaged':
               return on.damaged?.(m.damage);
             case 'done':

@@ -90,6 +90,17 @@ export class EarlyFlusher {
   }
 }
 
+/**
+ * Flushes the filesystem `dir` is on (one syncfs). False when there is no `sync` program:
+ * the caller then fsyncs what it wrote itself.
+ */
+export async function flushFileSystemOf(dir: string): Promise<boolean> {
+  if (!haveSyncProgram) return false;
+  if (await syncFileSystem(dir)) return true;
+  haveSyncProgram = false;
+  return false;
+}
+
 async function fsyncPath(p: string): Promise<void> {
   const fh = await fs.promises.open(p, 'r');
   try {

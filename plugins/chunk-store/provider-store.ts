@@ -11,7 +11,7 @@ import { EarlyFlusher } from './flush';
 import type { ChunkThreads } from './chunk-threads';
 import { DamagedChunkError } from './chunk-threads';
 import type { HookContext } from '../types';
-import type { Damage, Job } from './thread-protocol';
+import type { Damage, Job, RestoreFile } from './thread-protocol';
 
 export interface DataPluginDeps {
   /** The bank, for plugin state outside checkpoints (e.g. the last protect of a tree). */
@@ -63,6 +63,8 @@ function groups<T>(items: T[], bytes: (t: T) => number, maxBytes: number, maxIte
 export interface StoredStream {
   chunks: string[];
   bytes: number;
+  /** A sparse file's data regions (the chunks hold only these bytes). */
+  extents?: [number, number][];
   /** Bytes that were new to the store (the rest was already there). */
   newBytes: number;
 }
@@ -177,7 +179,7 @@ export class ProviderChunks {
    * claims each chunk before telling a thread to write it. Results are in `files`' order.
    */
   async storeFiles(
-    files: { path: string; size: number }[],
+    files: { path: string | Buffer; size: number }[],
     onBytes: (n: number) => void = () => {},
     signal?: AbortSignal,
   ): Promise<StoredStream[]> {
@@ -189,10 +191,13 @@ export class ProviderChunks {
         ({ items }): Job => ({
           kind: 'store',
           storeDir: this.store.dir,
-          files: items.map((f) => f.path),
+          files: items.map((f) => (typeof f.path === 'string' ? Buffer.from(f.path) : f.path)),
         }),
       ),
       (j) => ({
+        extents: (file, extents) => {
+          out[jobs[j]!.start + file]!.extents = extents;
+        },
         cut: async (chunks) => {
           const hashes = [...new Set(chunks.map((c) => c.hash))];
           for (const h of hashes) this.claimed.add(h);
@@ -218,11 +223,11 @@ export class ProviderChunks {
   }
 
   /**
-   * Writes files from their chunks on the chunk threads, each to its `tmp` name, checking
+   * Writes files from their chunks on the chunk threads, each to its `dest`, checking
    * every chunk's hash. A damaged chunk throws DamagedFileError naming the file.
    */
   async restoreFiles(
-    files: { tmp: string; chunks: string[]; size: number }[],
+    files: RestoreFile[],
     onBytes: (n: number) => void = () => {},
     signal?: AbortSignal,
   ): Promise<void> {
@@ -233,7 +238,7 @@ export class ProviderChunks {
           ({ items }): Job => ({
             kind: 'restore',
             storeDir: this.store.dir,
-            files: items.map(({ tmp, chunks }) => ({ tmp, chunks })),
+            files: items,
           }),
         ),
         () => ({ progress: onBytes }),

@@ -6,14 +6,29 @@
 export interface StoreJob {
   kind: 'store';
   storeDir: string;
-  files: string[];
+  /** Paths as bytes (names need not be UTF-8). */
+  files: Uint8Array[];
+}
+
+/**
+ * Where a restored file is written: a new name in a directory below an opened root, reached
+ * without following any symlink; or (tests, dumps) a plain path.
+ */
+export type RestoreDest = { rootFd: number; dir: Uint8Array; name: string } | { path: string };
+
+export interface RestoreFile {
+  dest: RestoreDest;
+  chunks: string[];
+  size: number;
+  /** A sparse file's data regions; the chunks fill them in order, the rest stays holes. */
+  extents?: [number, number][];
 }
 
 /** Write each file (at its temporary name) from its chunks, checking every hash. */
 export interface RestoreJob {
   kind: 'restore';
   storeDir: string;
-  files: { tmp: string; chunks: string[] }[];
+  files: RestoreFile[];
 }
 
 /** Read every chunk and report the missing or corrupt ones. */
@@ -49,6 +64,8 @@ export interface Damage {
 
 export type FromThread =
   | { kind: 'cut'; chunks: CutChunk[] }
+  /** The job's `file`-th file is sparse: only these regions were read (before its chunks). */
+  | { kind: 'extents'; file: number; extents: [number, number][] }
   | { kind: 'progress'; bytes: number }
   | { kind: 'damaged'; damage: Damage }
   | { kind: 'done' }

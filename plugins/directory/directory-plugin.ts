@@ -1,24 +1,22 @@
 // Karbor::Directory: a directory tree (resource id = its absolute path). Protect stores every
 // file's bytes in the provider's chunk store and the tree in a manifest in the bank;
 // restore rebuilds it at the original path or a target, checking every chunk's hash.
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HookFailedError } from '../../common/errors';
 import { resourceDataPrefix, resourceSectionName } from '../../bank/keys';
 import type { GraphResource } from '../../graph/resource-graph';
 import { sha256 } from '../chunk-store/chunk-store';
-import { EarlyFlusher, flushToDisk } from '../chunk-store/flush';
-import { DamagedFileError, manifestToRelease, resourceChunks } from '../chunk-store/provider-store';
+import { manifestToRelease, resourceChunks } from '../chunk-store/provider-store';
 import type { DataPluginDeps } from '../chunk-store/provider-store';
 import type { HookContext, ResourcePlugin } from '../types';
-import { checkEntryPath, checkTarget, TreeError, walk } from './tree';
-import type { Manifest, TreeEntry } from './tree';
+import { TreeError } from './manifest';
+import type { Manifest, ManifestEntry } from './manifest';
+import { restoreTree } from './restore-tree';
+import { walk } from './tree';
 
 export const DIRECTORY_TYPE = 'Karbor::Directory';
 const MANIFEST = 'manifest.json';
-/** Renames and metadata updates issued together. */
-const RENAMES_IN_FLIGHT = 16;
 
 function progress(ctx: HookContext, total: number) {
   let done = 0;
@@ -37,8 +35,8 @@ function lastProtectKey(ctx: HookContext): string {
 async function parentManifest(
   deps: DataPluginDeps,
   ctx: HookContext,
-): Promise<Map<string, TreeEntry>> {
-  const out = new Map<string, TreeEntry>();
+): Promise<Map<string, ManifestEntry>> {
+  const out = new Map<string, ManifestEntry>();
   try {
     const { checkpoint_id } = await deps.bank.getObject<{ checkpoint_id: string }>(
       lastProtectKey(ctx),
@@ -46,24 +44,27 @@ async function parentManifest(
     const parent = await deps.bank.getObject<Manifest>(
       `${resourceDataPrefix(checkpoint_id, ctx.resource)}/${MANIFEST}`,
     );
-    for (const e of parent.entries) out.set(e.path, e);
+    for (const e of parent.entries) out.set(entryKey(e), e);
   } catch {
     // No earlier protect, or its checkpoint is gone: every file is read.
   }
   return out;
 }
 
-function unchanged(now: TreeEntry, before: TreeEntry | undefined): before is TreeEntry {
+function unchanged(now: ManifestEntry, before: ManifestEntry | undefined): before is ManifestEntry {
   return (
     before !== undefined &&
     before.type === 'file' &&
     before.chunks !== undefined &&
+    before.ctime_ns !== undefined &&
     before.size === now.size &&
-    before.mtime_ms === now.mtime_ms &&
-    before.ctime_ms === now.ctime_ms &&
+    before.mtime_ns === now.mtime_ns &&
+    before.ctime_ns === now.ctime_ns &&
     before.ino === now.ino
   );
 }
+
+const entryKey = (e: ManifestEntry) => e.path ?? `b64:${e.path_b64}`;
 
 async function protect(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   const root = ctx.resource.id;
@@ -72,47 +73,53 @@ async function protect(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
     throw new TreeError(`${root} is not an absolute path to a directory`);
   }
   const chunks = resourceChunks(deps, ctx);
-  const entries = await walk(root);
+  const tree = await walk(root);
+  const { entries } = tree;
   const parent = await parentManifest(deps, ctx);
-  const total = entries.reduce((n, e) => n + (e.size ?? 0), 0);
+  const files = [...tree.paths.keys()];
+  const total = files.reduce((n, e) => n + (e.size ?? 0), 0);
   const onBytes = progress(ctx, total);
-  const files = entries.filter((e) => e.type === 'file');
   try {
     // Like restic's parent snapshot: a file whose size, mtime, ctime and inode did not
     // change keeps its chunks without being read again (when they are all still there).
-    const kept = files.filter((e) => unchanged(e, parent.get(e.path)));
-    const present = await chunks.reuse(kept.flatMap((e) => parent.get(e.path)!.chunks!));
-    const toRead: TreeEntry[] = [];
+    const kept = files.filter((e) => unchanged(e, parent.get(entryKey(e))));
+    const present = await chunks.reuse(kept.flatMap((e) => parent.get(entryKey(e))!.chunks!));
+    const toRead: ManifestEntry[] = [];
     for (const e of files) {
-      const before = parent.get(e.path);
+      const before = parent.get(entryKey(e));
       if (unchanged(e, before) && before.chunks!.every(present)) {
         e.chunks = before.chunks;
+        if (before.extents) e.extents = before.extents;
         onBytes(e.size ?? 0);
       } else {
         toRead.push(e);
       }
     }
     const stored = await chunks.storeFiles(
-      toRead.map((e) => ({ path: path.join(root, e.path), size: e.size ?? 0 })),
+      toRead.map((e) => ({ path: tree.paths.get(e)!, size: e.size ?? 0 })),
       onBytes,
       ctx.signal,
     );
     toRead.forEach((e, i) => {
-      e.chunks = stored[i]!.chunks;
-      e.size = stored[i]!.bytes;
+      const s = stored[i]!;
+      e.chunks = s.chunks;
+      if (s.extents) e.extents = s.extents;
+      // A dense file's size is what was read (it may have changed since the walk).
+      else e.size = s.bytes;
     });
     await chunks.commit();
   } catch (err) {
     await chunks.abandon();
     throw err;
   }
-  const bytes = files.reduce((n, e) => n + (e.size ?? 0), 0);
+  for (const why of tree.skipped) await ctx.warn(`not protected: ${why}`);
   const manifest: Manifest = {
-    version: 1,
+    version: 2,
     root,
+    root_meta: tree.root,
     entries,
     files: files.length,
-    bytes,
+    bytes: files.reduce((n, e) => n + (e.size ?? 0), 0),
   };
   await ctx.section.updateObject(MANIFEST, manifest);
   await deps.bank.updateObject(lastProtectKey(ctx), { checkpoint_id: ctx.checkpointId });
@@ -128,90 +135,14 @@ export function restoreTempPrefix(restoreId: string, resourceId: string): string
 
 async function restore(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   const manifest = await ctx.section.getObject<Manifest>(MANIFEST);
-  const target = ctx.restoreTarget ?? manifest.root;
-  if (!path.isAbsolute(target))
-    throw new TreeError(`restore target ${target} is not an absolute path`);
-  for (const e of manifest.entries) checkEntryPath(e.path);
-  await checkTarget(target, manifest.entries);
-  await fs.promises.mkdir(target, { recursive: true });
-
-  const chunks = resourceChunks(deps, ctx);
-  const onBytes = progress(ctx, manifest.bytes);
-  const ofType = (t: TreeEntry['type']) => manifest.entries.filter((e) => e.type === t);
-  for (const e of ofType('dir'))
-    await fs.promises.mkdir(path.join(target, e.path), { recursive: true });
-  const tmpPrefix = restoreTempPrefix(ctx.operationId, ctx.resource.id);
-  if (ctx.attempt > 1) {
-    for (const dir of ['.', ...ofType('dir').map((e) => e.path)]) {
-      const names = await fs.promises.readdir(path.join(target, dir));
-      for (const name of names.filter((n) => n.startsWith(tmpPrefix))) {
-        await fs.promises.rm(path.join(target, dir, name), { force: true });
-      }
-    }
-  }
-  const files = ofType('file').map((e) => ({
-    entry: e,
-    dest: path.join(target, e.path),
-    tmp: path.join(target, path.dirname(e.path), tmpPrefix + randomBytes(6).toString('hex')),
-  }));
-  try {
-    // Written beside their places, flushed together, then renamed in: a failed restore
-    // leaves no half-written file under a real name.
-    const flusher = new EarlyFlusher(target);
-    await chunks.restoreFiles(
-      files.map(({ entry, tmp }) => ({ tmp, chunks: entry.chunks ?? [], size: entry.size ?? 0 })),
-      (n) => {
-        onBytes(n);
-        flusher.wrote(n);
-      },
-      ctx.signal,
-    );
-    await flusher.settle();
-    await flushToDisk(files.map((f) => f.tmp));
-  } catch (err) {
-    await Promise.all(files.map(({ tmp }) => fs.promises.rm(tmp, { force: true })));
-    if (err instanceof DamagedFileError) {
-      throw new HookFailedError(
-        `file ${files[err.file]!.entry.path}: chunk ${err.hash} is ${err.why}`,
-        true,
-      );
-    }
-    throw err;
-  }
-  for (let i = 0; i < files.length; i += RENAMES_IN_FLIGHT) {
-    await Promise.all(
-      files.slice(i, i + RENAMES_IN_FLIGHT).map(({ tmp, dest }) => fs.promises.rename(tmp, dest)),
-    );
-  }
-  for (const e of ofType('symlink')) {
-    const dest = path.join(target, e.path);
-    await fs.promises.rm(dest, { force: true });
-    await fs.promises.symlink(e.target ?? '', dest);
-  }
-  // Modes and times last: files and links a few at a time, then directories deepest first,
-  // so nothing written afterwards disturbs a parent's mtime.
-  const others = manifest.entries.filter((e) => e.type !== 'dir');
-  for (let i = 0; i < others.length; i += RENAMES_IN_FLIGHT) {
-    await Promise.all(others.slice(i, i + RENAMES_IN_FLIGHT).map((e) => setMeta(target, e)));
-  }
-  for (const e of ofType('dir').reverse()) await setMeta(target, e);
-  // The new names, links, modes and times, durable before the restore reports success.
-  await flushToDisk(
-    manifest.entries.map((e) => path.join(target, e.path)),
-    { entriesOnly: true },
-  );
-}
-
-async function setMeta(target: string, e: TreeEntry): Promise<void> {
-  const dest = path.join(target, e.path);
-  // Seconds as a float keep sub-millisecond precision that a Date would drop.
-  const when = e.mtime_ms / 1000;
-  if (e.type === 'symlink') {
-    await fs.promises.lutimes(dest, when, when);
-  } else {
-    await fs.promises.chmod(dest, e.mode);
-    await fs.promises.utimes(dest, when, when);
-  }
+  await restoreTree(manifest, ctx.restoreTarget ?? manifest.root, {
+    chunks: resourceChunks(deps, ctx),
+    onBytes: progress(ctx, manifest.bytes),
+    signal: ctx.signal,
+    tmpPrefix: restoreTempPrefix(ctx.operationId, ctx.resource.id),
+    retry: ctx.attempt > 1,
+    warn: (m) => ctx.warn(m),
+  });
 }
 
 async function verify(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
@@ -220,7 +151,7 @@ async function verify(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   const onBytes = progress(ctx, manifest.bytes);
   const files = manifest.entries.filter((e) => e.chunks && e.chunks.length > 0);
   const all = files.flatMap((e) => e.chunks!);
-  const owner = files.flatMap((e) => e.chunks!.map(() => e.path));
+  const owner = files.flatMap((e) => e.chunks!.map(() => e.path ?? `(base64) ${e.path_b64}`));
   const damaged = await chunks.checkChunks(all, onBytes, ctx.signal);
   const problems = damaged.map((d) => `file ${owner[d.index]}: chunk ${d.hash} is ${d.why}`);
   if (problems.length > 0) {
@@ -251,7 +182,8 @@ export function directoryPlugin(deps: DataPluginDeps): ResourcePlugin {
   return {
     name: 'directory',
     type: DIRECTORY_TYPE,
-    description: 'A directory tree: files, directories, symlinks (as links), modes and mtimes',
+    description:
+      'A directory tree: files (sparse ones with their holes), directories, symlinks (as links), hard links, FIFOs and devices; owners, modes, nanosecond mtimes and extended attributes (ACLs too)',
     schemas: {
       options: { type: 'object', properties: {}, additionalProperties: false },
       restore: { type: 'object', properties: {}, additionalProperties: false },

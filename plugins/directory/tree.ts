@@ -1,106 +1,141 @@
-// Directory trees in and out of a manifest: what was there (files, directories, symlinks as
-// links, modes, mtimes) and the checks that keep a restore inside its target.
+// Directory trees into a manifest: everything restic records (files, directories, symlinks,
+// FIFOs and devices; owners, modes, nanosecond times, extended attributes incl. ACLs; hard
+// links), names kept as bytes. And a fingerprint to compare two trees.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { KarborError } from '../../common/errors';
+import { readXattrs } from './fs-at';
+import { bytesFields } from './manifest';
+import type { EntryMeta, ManifestEntry } from './manifest';
 
-export interface TreeEntry {
-  /** Relative to the root, `/`-separated, never empty, absolute or with `.`/`..`. */
-  path: string;
-  type: 'dir' | 'file' | 'symlink';
-  mode: number;
-  /** Milliseconds with the fraction the filesystem keeps (microseconds survive). */
-  mtime_ms: number;
-  size?: number;
-  /** With size and mtime, what tells an unchanged file (its chunks are reused unread). */
-  ctime_ms?: number;
-  ino?: number;
-  chunks?: string[];
-  /** A symlink's target, kept as text: never followed. */
-  target?: string;
+export { TreeError } from './manifest';
+
+/** Names of users and groups by number, from the host's account files (read once). */
+class Accounts {
+  private users?: Map<number, string>;
+  private groups?: Map<number, string>;
+
+  private static read(file: string): Map<number, string> {
+    const out = new Map<number, string>();
+    let text = '';
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      return out;
+    }
+    for (const line of text.split('\n')) {
+      const [name, , id] = line.split(':');
+      const n = Number(id);
+      if (name && Number.isInteger(n) && !out.has(n)) out.set(n, name);
+    }
+    return out;
+  }
+
+  user(uid: number): string | undefined {
+    this.users ??= Accounts.read('/etc/passwd');
+    return this.users.get(uid);
+  }
+
+  group(gid: number): string | undefined {
+    this.groups ??= Accounts.read('/etc/group');
+    return this.groups.get(gid);
+  }
 }
 
-export interface Manifest {
-  version: 1;
-  root: string;
-  entries: TreeEntry[];
-  files: number;
-  bytes: number;
+/** glibc's major()/minor() of a dev_t. */
+export function deviceNumbers(rdev: bigint): [number, number] {
+  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
+  const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
+  return [Number(major), Number(minor)];
 }
 
-/** Thrown when a tree cannot be protected or restored safely. */
-export class TreeError extends KarborError {
-  readonly code = 'TREE_REFUSED';
-  readonly permanent = true;
+function metaOf(st: fs.BigIntStats, full: Buffer, accounts: Accounts): EntryMeta {
+  const uid = Number(st.uid);
+  const gid = Number(st.gid);
+  const user = accounts.user(uid);
+  const group = accounts.group(gid);
+  const xattrs = readXattrs(full).map((x) => ({ name: x.name, value: x.value.toString('base64') }));
+  return {
+    mode: Number(st.mode & 0o7777n),
+    uid,
+    gid,
+    ...(user !== undefined ? { user } : {}),
+    ...(group !== undefined ? { group } : {}),
+    mtime_ns: st.mtimeNs.toString(),
+    mtime_ms: Number(st.mtimeNs) / 1e6,
+    ...(xattrs.length > 0 ? { xattrs } : {}),
+  };
 }
 
-/** Everything under `root` (not `root` itself), parents before children, sorted. */
-export async function walk(root: string): Promise<TreeEntry[]> {
-  const out: TreeEntry[] = [];
-  const visit = async (rel: string) => {
-    const names = (await fs.promises.readdir(path.join(root, rel))).sort();
+export interface WalkedTree {
+  /** The root's own metadata. */
+  root: EntryMeta;
+  /** Everything under the root, parents before children, names sorted bytewise. */
+  entries: ManifestEntry[];
+  /** Regular files' absolute paths, by entry (a hard link's later names are not here). */
+  paths: Map<ManifestEntry, Buffer>;
+  /** What was left out and why (sockets). */
+  skipped: string[];
+}
+
+export async function walk(root: string): Promise<WalkedTree> {
+  const accounts = new Accounts();
+  const rootBytes = Buffer.from(root);
+  const entries: ManifestEntry[] = [];
+  const paths = new Map<ManifestEntry, Buffer>();
+  const skipped: string[] = [];
+  /** The first name of each multiply linked inode. */
+  const inodes = new Map<string, Buffer>();
+  const slash = Buffer.from('/');
+  const visit = async (rel: Buffer) => {
+    const dir = rel.length ? Buffer.concat([rootBytes, slash, rel]) : rootBytes;
+    const names = (await fs.promises.readdir(dir, { encoding: 'buffer' })).sort(Buffer.compare);
     for (const name of names) {
-      const relPath = rel ? `${rel}/${name}` : name;
-      const full = path.join(root, relPath);
-      const st = await fs.promises.lstat(full);
-      const base = { path: relPath, mode: st.mode & 0o7777, mtime_ms: st.mtimeMs };
+      const relPath = rel.length ? Buffer.concat([rel, slash, name]) : name;
+      const full = Buffer.concat([rootBytes, slash, relPath]);
+      const st = await fs.promises.lstat(full, { bigint: true });
+      const entry = { ...bytesFields('path', relPath), ...metaOf(st, full, accounts) };
       if (st.isSymbolicLink()) {
-        out.push({ ...base, type: 'symlink', target: await fs.promises.readlink(full) });
+        const target = await fs.promises.readlink(full, { encoding: 'buffer' });
+        entries.push({ ...entry, type: 'symlink', ...bytesFields('target', target) });
       } else if (st.isDirectory()) {
-        out.push({ ...base, type: 'dir' });
+        entries.push({ ...entry, type: 'dir' });
         await visit(relPath);
       } else if (st.isFile()) {
-        out.push({ ...base, type: 'file', size: st.size, ctime_ms: st.ctimeMs, ino: st.ino });
+        const inode = `${st.dev}:${st.ino}`;
+        const first = st.nlink > 1n ? inodes.get(inode) : undefined;
+        if (first) {
+          entries.push({
+            ...entry,
+            type: 'file',
+            size: Number(st.size),
+            ...bytesFields('link', first),
+          });
+          continue;
+        }
+        if (st.nlink > 1n) inodes.set(inode, relPath);
+        const file: ManifestEntry = {
+          ...entry,
+          type: 'file',
+          size: Number(st.size),
+          ctime_ns: st.ctimeNs.toString(),
+          ino: Number(st.ino),
+        };
+        entries.push(file);
+        paths.set(file, full);
+      } else if (st.isFIFO()) {
+        entries.push({ ...entry, type: 'fifo' });
+      } else if (st.isCharacterDevice() || st.isBlockDevice()) {
+        const type = st.isCharacterDevice() ? 'char' : 'block';
+        entries.push({ ...entry, type, rdev: deviceNumbers(st.rdev) });
+      } else {
+        skipped.push(`${JSON.stringify(relPath.toString())}: a socket is not data`);
       }
-      // Sockets, devices and fifos are not data to protect.
     }
   };
-  await visit('');
-  return out;
-}
-
-/** Refuses a manifest path that could land outside the target. */
-export function checkEntryPath(p: string): void {
-  if (!p || p.startsWith('/') || p.includes('\\') || p.includes('\0')) {
-    throw new TreeError(`refusing manifest entry ${JSON.stringify(p)}: not a relative path`);
-  }
-  for (const seg of p.split('/')) {
-    if (seg === '' || seg === '.' || seg === '..') {
-      throw new TreeError(`refusing manifest entry ${JSON.stringify(p)}: "${seg}" segment`);
-    }
-  }
-}
-
-/**
- * Before anything is written: no path component a restore would descend through may be an
- * existing symlink, so nothing is written outside the target.
- */
-export async function checkTarget(target: string, entries: TreeEntry[]): Promise<void> {
-  const lst = await fs.promises.lstat(target).catch(() => undefined);
-  if (lst?.isSymbolicLink()) throw new TreeError(`restore target ${target} is a symlink`);
-  if (lst && !lst.isDirectory()) throw new TreeError(`restore target ${target} is not a directory`);
-  if (!lst) return;
-  const checked = new Set<string>();
-  for (const e of entries) {
-    checkEntryPath(e.path);
-    const segs = e.path.split('/');
-    for (let i = 1; i <= segs.length; i++) {
-      const rel = segs.slice(0, i).join('/');
-      if (checked.has(rel)) continue;
-      checked.add(rel);
-      const st = await fs.promises.lstat(path.join(target, rel)).catch(() => undefined);
-      if (!st) break;
-      // A link in the entry's own place is replaced, not followed; any link the restore
-      // would descend through is refused.
-      const throughIt = i < segs.length || e.type === 'dir';
-      if (st.isSymbolicLink() && throughIt) {
-        throw new TreeError(
-          `restore target contains a symlink at ${path.join(target, rel)}; refusing to write through it`,
-        );
-      }
-    }
-  }
+  const rootStat = await fs.promises.lstat(rootBytes, { bigint: true });
+  await visit(Buffer.alloc(0));
+  return { root: metaOf(rootStat, rootBytes, accounts), entries, paths, skipped };
 }
 
 /**

@@ -35,6 +35,7 @@ describe('Karbor::Directory hooks retried after a dead attempt (real redis-serve
     ...(restoreTarget ? { restoreTarget } : {}),
     providerConfig: {},
     heartbeat: () => {},
+    warn: () => Promise.resolve(),
     signal: new AbortController().signal,
   });
 

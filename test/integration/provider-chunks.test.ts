@@ -102,14 +102,17 @@ describe('ProviderChunks on the chunk threads (real redis-server, real files)', 
     const out = path.join(work(), 'out');
     fs.mkdirSync(out, { recursive: true });
     const targets = stored.map((s, i) => ({
-      tmp: path.join(out, `r${i}`),
+      dest: { path: path.join(out, `r${i}`) },
       chunks: s.chunks,
       size: s.bytes,
     }));
     let progress = 0;
     await owner.restoreFiles(targets, (n) => (progress += n));
     for (const [i, f] of files.entries()) {
-      assert.ok(fs.readFileSync(targets[i]!.tmp).equals(fs.readFileSync(f.path)), `file ${i}`);
+      assert.ok(
+        fs.readFileSync(targets[i]!.dest.path).equals(fs.readFileSync(f.path)),
+        `file ${i}`,
+      );
     }
     assert.equal(
       progress,
@@ -117,7 +120,7 @@ describe('ProviderChunks on the chunk threads (real redis-server, real files)', 
     );
 
     fs.rmSync(owner.store.pathOf(stored[33]!.chunks[0]!));
-    const again = targets.map((t) => ({ ...t, tmp: `${t.tmp}.again` }));
+    const again = targets.map((t) => ({ ...t, dest: { path: `${t.dest.path}.again` } }));
     await assert.rejects(
       owner.restoreFiles(again),
       (e: unknown) => e instanceof DamagedFileError && e.file === 33 && e.why === 'missing',

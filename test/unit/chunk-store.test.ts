@@ -97,7 +97,7 @@ describe('chunk threads', () => {
     const batch = store.batch();
     const cuts: CutChunk[] = [];
     await threads.run(
-      { kind: 'store', storeDir: store.dir, files },
+      { kind: 'store', storeDir: store.dir, files: files.map((f) => Buffer.from(f)) },
       {
         cut: (chunks) => {
           cuts.push(...chunks);
@@ -161,7 +161,7 @@ describe('chunk threads', () => {
       const store = new ChunkStore(fs.mkdtempSync(path.join(dir, 'store-')));
       await assert.rejects(
         threads.run(
-          { kind: 'store', storeDir: store.dir, files: [file] },
+          { kind: 'store', storeDir: store.dir, files: [Buffer.from(file)] },
           {
             cut: () => {
               stop.abort(new Error('stopped by the test'));
@@ -188,8 +188,16 @@ describe('chunk threads', () => {
       const out = (name: string) => path.join(dir, name);
       await threads.runAll(
         [
-          { kind: 'restore', storeDir: store.dir, files: [{ tmp: out('r1'), chunks: hashes }] },
-          { kind: 'restore', storeDir: store.dir, files: [{ tmp: out('r2'), chunks: [] }] },
+          {
+            kind: 'restore',
+            storeDir: store.dir,
+            files: [{ dest: { path: out('r1') }, chunks: hashes, size: data.length }],
+          },
+          {
+            kind: 'restore',
+            storeDir: store.dir,
+            files: [{ dest: { path: out('r2') }, chunks: [], size: 0 }],
+          },
         ],
         () => ({}),
       );
@@ -203,13 +211,17 @@ describe('chunk threads', () => {
       await assert.rejects(
         threads.runAll(
           [
-            { kind: 'restore', storeDir: store.dir, files: [{ tmp: out('r3'), chunks: [] }] },
+            {
+              kind: 'restore',
+              storeDir: store.dir,
+              files: [{ dest: { path: out('r3') }, chunks: [], size: 0 }],
+            },
             {
               kind: 'restore',
               storeDir: store.dir,
               files: [
-                { tmp: out('r4'), chunks: [] },
-                { tmp: out('r5'), chunks: hashes },
+                { dest: { path: out('r4') }, chunks: [], size: 0 },
+                { dest: { path: out('r5') }, chunks: hashes, size: data.length },
               ],
             },
           ],
