@@ -85,7 +85,7 @@ export function bytesFields<K extends 'path' | 'target' | 'link'>(
   const out: Partial<Record<string, string>> = {};
   if (Buffer.from(text, 'utf8').equals(bytes)) out[key] = text;
   else out[`${key}_b64`] = bytes.toString('base64');
-  return out as Partial<Record<K | `${K}_b64`, string>>;
+  return out;
 }
 
 function fieldBytes(entry: object, key: string): Buffer | undefined {
@@ -192,7 +192,7 @@ function checkFile(e: ManifestEntry): void {
     if (!Array.isArray(e.extents)) throw new Error('extents is not a list');
     let end = 0;
     for (const x of e.extents) {
-      if (!Array.isArray(x) || !isInt(x[0], end, e.size!) || !isInt(x[1], 1, e.size! - x[0]))
+      if (!Array.isArray(x) || !isInt(x[0], end, e.size) || !isInt(x[1], 1, e.size - x[0]))
         throw new Error('extents overlap, are out of order or reach past the size');
       end = x[0] + x[1];
     }

@@ -248,7 +248,7 @@ export async function restoreTree(
           size: e.entry.size ?? 0,
           ...(e.entry.extents ? { extents: e.entry.extents } : {}),
         })),
-        io.onBytes,
+        (n) => io.onBytes(n),
         io.signal,
       );
       if (!(await flushFileSystemOf(target))) fsyncAll(files, tmps, dirs);

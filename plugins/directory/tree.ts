@@ -89,7 +89,9 @@ export async function walk(root: string): Promise<WalkedTree> {
   const slash = Buffer.from('/');
   const visit = async (rel: Buffer) => {
     const dir = rel.length ? Buffer.concat([rootBytes, slash, rel]) : rootBytes;
-    const names = (await fs.promises.readdir(dir, { encoding: 'buffer' })).sort(Buffer.compare);
+    const names = (await fs.promises.readdir(dir, { encoding: 'buffer' })).sort((a, b) =>
+      Buffer.compare(a, b),
+    );
     for (const name of names) {
       const relPath = rel.length ? Buffer.concat([rel, slash, name]) : name;
       const full = Buffer.concat([rootBytes, slash, relPath]);
