@@ -148,6 +148,15 @@ static napi_value js_open_beneath(napi_env env, napi_callback_info info) {
   return int_result(env, fd);
 }
 
+// close(fd): for descriptors this module opened (Node's fs.close warns about those in a
+// worker thread, whose own descriptors it tracks).
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  INT_ARG(0, fd);
+  if (close((int)fd) < 0) return throw_errno(env, errno, "close", "");
+  return undefined(env);
+}
+
 static napi_value js_mkdirat(napi_env env, napi_callback_info info) {
   ARGS(3);
   INT_ARG(0, dirfd);
@@ -361,6 +370,7 @@ static void export_int(napi_env env, napi_value exports, const char *name, int64
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   export_fn(env, exports, "openat", js_openat);
   export_fn(env, exports, "openBeneath", js_open_beneath);
+  export_fn(env, exports, "close", js_close);
   export_fn(env, exports, "mkdirat", js_mkdirat);
   export_fn(env, exports, "mknodat", js_mknodat);
   export_fn(env, exports, "symlinkat", js_symlinkat);

@@ -187,7 +187,7 @@ class DestOpener {
   }
 
   close(): void {
-    for (const fd of this.dirs.values()) fs.closeSync(fd);
+    for (const fd of this.dirs.values()) fsAt().close(fd);
     this.dirs.clear();
   }
 }
@@ -237,6 +237,7 @@ function restore(job: RestoreJob): void {
   try {
     job.files.forEach((file, index) => {
       const fd = opener.open(file.dest);
+      const native = !('path' in file.dest);
       try {
         writeFile(fd, file, cache, progress);
       } catch (err) {
@@ -244,7 +245,8 @@ function restore(job: RestoreJob): void {
           throw new DamageFound({ hash: err.hash, why: err.why, index });
         throw err;
       } finally {
-        fs.closeSync(fd);
+        if (native) fsAt().close(fd);
+        else fs.closeSync(fd);
       }
     });
   } finally {

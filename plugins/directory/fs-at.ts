@@ -9,6 +9,8 @@ export interface FsAt {
   openat(dirfd: number, name: Name, flags: number, mode: number): number;
   /** The directory at `rel` below `rootfd` ("" = the root), no symlink followed on the way. */
   openBeneath(rootfd: number, rel: Name): number;
+  /** Closes a descriptor this module opened. */
+  close(fd: number): void;
   mkdirat(dirfd: number, name: Name, mode: number): void;
   mknodat(dirfd: number, name: Name, mode: number, major: number, minor: number): void;
   symlinkat(target: Name, dirfd: number, name: Name): void;

@@ -54,13 +54,13 @@ class DirFds {
     for (const [k, old] of this.open) {
       if (this.open.size <= OPEN_DIRS) break;
       this.open.delete(k);
-      fs.closeSync(old);
+      fsAt().close(old);
     }
     return opened;
   }
 
   close(): void {
-    for (const fd of this.open.values()) fs.closeSync(fd);
+    for (const fd of this.open.values()) fsAt().close(fd);
     this.open.clear();
   }
 }
@@ -285,7 +285,7 @@ export async function restoreTree(
         try {
           return at.linkat(from, e.linkTo.name, dirfd, e.name);
         } finally {
-          fs.closeSync(from);
+          at.close(from);
         }
       }
       if (type === 'symlink') return at.symlinkat(e.target!, dirfd, e.name);
@@ -337,7 +337,7 @@ function fsyncAll(files: CheckedEntry[], tmps: string[], dirs: DirFds): void {
     try {
       fs.fsyncSync(fd);
     } finally {
-      fs.closeSync(fd);
+      at.close(fd);
     }
   });
 }
