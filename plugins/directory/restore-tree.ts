@@ -100,9 +100,10 @@ function openRoot(target: string): number {
   try {
     return fs.openSync(target, flags);
   } catch (err) {
-    if (errno(err) === 'ELOOP') throw new TreeError(`restore target ${target} is a symlink`);
-    if (errno(err) === 'ENOTDIR')
-      throw new TreeError(`restore target ${target} is not a directory`);
+    const code = errno(err);
+    if (code === 'ELOOP' || (code === 'ENOTDIR' && fs.lstatSync(target).isSymbolicLink()))
+      throw new TreeError(`restore target ${target} is a symlink`);
+    if (code === 'ENOTDIR') throw new TreeError(`restore target ${target} is not a directory`);
     throw err;
   }
 }
