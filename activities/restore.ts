@@ -4,7 +4,12 @@ import type { RestoreCollection } from '../bank/restore-collection';
 import { InvalidStatusTransitionError } from '../common/errors';
 import type { OperationSchedule } from '../graph/operation-schedule';
 import { describeResource, unpackGraph } from '../graph/resource-graph';
-import { checkParameterKeys, checkParameters, parametersFor } from '../providers/parameters';
+import {
+  checkParameterKeys,
+  checkParameters,
+  checkTargetIds,
+  parametersFor,
+} from '../providers/parameters';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import { scheduleFor } from './checkpoint';
 
@@ -45,6 +50,7 @@ export function restoreActivities(deps: RestoreActivityDeps) {
       const provider = providers.get(doc.provider_id);
       const graph = unpackGraph(doc.resource_graph);
       checkParameterKeys(input.parameters, new Set(provider.plugins.keys()), graph.nodes);
+      checkTargetIds(input.restoreTarget, graph.nodes, doc.id);
       for (const node of graph.nodes) {
         const plugin = provider.plugins.get(node.type);
         if (plugin)
@@ -53,6 +59,17 @@ export function restoreActivities(deps: RestoreActivityDeps) {
             parametersFor(input.parameters, node),
             describeResource(node),
           );
+      }
+      // Each plugin's own refusals, before anything is recorded or written.
+      for (const node of graph.nodes) {
+        const plugin = provider.plugins.get(node.type);
+        const target = input.restoreTarget[node.id];
+        await plugin?.checkRestore?.({
+          resource: node,
+          ...(target !== undefined ? { target } : {}),
+          parameters: parametersFor(input.parameters, node),
+          providerConfig: provider.config[plugin.name] ?? {},
+        });
       }
       await restores.create({
         id: input.restoreId,

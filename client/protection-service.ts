@@ -16,6 +16,7 @@ import type { KarborConfig } from '../common/config';
 import type { CheckpointDocument, CheckpointStatus, Plan } from '../common/documents';
 import {
   InvalidArgumentError,
+  InvalidParametersError,
   InvalidStatusTransitionError,
   OperationRefusedError,
   PermissionDeniedError,
@@ -45,6 +46,8 @@ import type { protectableInstances } from '../workflows/protectables';
 import type { restore } from '../workflows/restore';
 import type { verifyCheckpoint } from '../workflows/verify';
 import type { GraphResource } from '../graph/resource-graph';
+import { unpackGraph } from '../graph/resource-graph';
+import { checkTargetIds } from '../providers/parameters';
 import { checkPlanShape } from './plan-file';
 
 type TemporalLink = typeof TemporalLinkModule;
@@ -176,11 +179,12 @@ export class ProtectionService {
     to: CheckpointStatus | 'restored' | 'verified',
     /** Also accepted, without being named in the refusal (an operation already under way). */
     underWay: CheckpointStatus[] = [],
-  ): Promise<void> {
+  ): Promise<CheckpointDocument> {
     const doc = await this.showCheckpoint(providerId, checkpointId);
     if (!allowed.includes(doc.status) && !underWay.includes(doc.status)) {
       throw new InvalidStatusTransitionError(checkpointId, doc.status, allowed, to);
     }
+    return doc;
   }
 
   /** A tenant's plans name only its own project; an admin's any. */
@@ -291,7 +295,23 @@ export class ProtectionService {
   /** Starts a restore; returns once the restore record exists (`in_progress`). */
   async restore(req: RestoreRequest, options: RunOptions = {}): Promise<RestoreStarted> {
     checkRunOptions(options);
-    await this.checkpointIn(req.providerId, req.checkpointId, ['available'], 'restored');
+    const doc = await this.checkpointIn(
+      req.providerId,
+      req.checkpointId,
+      ['available'],
+      'restored',
+    );
+    // What can be told here is refused before anything starts (the worker checks again,
+    // with each plugin's own checks).
+    const nodes = unpackGraph(doc.resource_graph).nodes;
+    checkTargetIds(req.restoreTarget, nodes, doc.id);
+    const ids = new Set(nodes.map((n) => `${n.type}#${n.id}`));
+    for (const key of Object.keys(req.parameters ?? {})) {
+      if (key.includes('#') && !ids.has(key))
+        throw new InvalidParametersError(
+          `parameters name ${key}, which is not a resource of checkpoint ${doc.id}`,
+        );
+    }
     const restoreId = randomUUID();
     const started = await this.startOperation<typeof restore>(
       'restore',

@@ -124,6 +124,12 @@ export class InvalidArgumentError extends KarborError {
   readonly permanent = true;
 }
 
+/** A plugin refused a restore before it started (a target it cannot restore to). */
+export class RestoreRefusedError extends KarborError {
+  readonly code = 'RESTORE_REFUSED';
+  readonly permanent = true;
+}
+
 /** Thrown by graph building when resources depend on each other in a loop. */
 export class GraphCycleError extends KarborError {
   readonly code = 'GRAPH_CYCLE';

@@ -71,6 +71,15 @@ export interface PluginSchemas {
   savedInfo: JsonSchema;
 }
 
+/** A restore request as a plugin sees it before the restore starts. */
+export interface RestoreCheck {
+  resource: GraphResource;
+  /** The operator's target for this resource, if any (else the original place). */
+  target?: string;
+  parameters: Record<string, unknown>;
+  providerConfig: Record<string, string>;
+}
+
 /** One resource type's plugin: how to find instances and dependents, and how to protect. */
 export interface ResourcePlugin {
   /** Name providers use in `plugin = <name>`. */
@@ -89,6 +98,11 @@ export interface ResourcePlugin {
   listInstances?(providerConfig: Record<string, string>): Promise<GraphResource[]>;
   showInstance?(id: string, providerConfig: Record<string, string>): Promise<GraphResource>;
   operations: Partial<Record<Operation, OperationHooks>>;
+  /**
+   * Before a restore starts, nothing written yet: throws RestoreRefusedError for a request
+   * the plugin cannot carry out (a relative path, a non-empty database without overwrite).
+   */
+  checkRestore?(req: RestoreCheck): Promise<void>;
 }
 
 /** The hooks a plugin implements for an operation, in Karbor's order. */

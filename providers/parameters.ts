@@ -1,7 +1,7 @@
 import Ajv from 'ajv';
 import type { ValidateFunction } from 'ajv';
 import type { Plan } from '../common/documents';
-import { InvalidParametersError } from '../common/errors';
+import { InvalidArgumentError, InvalidParametersError } from '../common/errors';
 import type { GraphResource } from '../graph/resource-graph';
 import type { JsonSchema } from '../plugins/types';
 
@@ -64,6 +64,29 @@ export function checkParameterKeys(
     const v = params![key];
     if (typeof v !== 'object' || v === null || Array.isArray(v)) {
       throw new InvalidParametersError(`parameters for ${key} must be an object`);
+    }
+  }
+}
+
+/**
+ * Restore targets must name resources of the checkpoint: a mistyped id would otherwise
+ * restore that resource in place, over the original.
+ */
+export function checkTargetIds(
+  targets: Record<string, string> | undefined,
+  resources: GraphResource[],
+  checkpointId: string,
+): void {
+  const ids = new Set(resources.map((r) => r.id));
+  for (const [id, target] of Object.entries(targets ?? {})) {
+    if (!ids.has(id)) {
+      const known = [...ids].slice(0, 5).join(', ');
+      throw new InvalidArgumentError(
+        `--target names ${JSON.stringify(id)}, which is not a resource of checkpoint ${checkpointId} (it holds ${known}${ids.size > 5 ? ', …' : ''})`,
+      );
+    }
+    if (typeof target !== 'string' || target.length === 0 || target.includes('\0')) {
+      throw new InvalidArgumentError(`--target for ${id} must be a non-empty string`);
     }
   }
 }

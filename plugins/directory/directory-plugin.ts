@@ -3,13 +3,13 @@
 // restore rebuilds it at the original path or a target, checking every chunk's hash.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { HookFailedError } from '../../common/errors';
+import { HookFailedError, RestoreRefusedError } from '../../common/errors';
 import { resourceDataPrefix, resourceSectionName } from '../../bank/keys';
 import type { GraphResource } from '../../graph/resource-graph';
 import { sha256 } from '../chunk-store/chunk-store';
 import { manifestToRelease, resourceChunks } from '../chunk-store/provider-store';
 import type { DataPluginDeps } from '../chunk-store/provider-store';
-import type { HookContext, ResourcePlugin } from '../types';
+import type { HookContext, ResourcePlugin, RestoreCheck } from '../types';
 import { TreeError } from './manifest';
 import type { Manifest, ManifestEntry } from './manifest';
 import { restoreTree } from './restore-tree';
@@ -145,6 +145,33 @@ async function restore(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   });
 }
 
+/** Before the restore starts: an absolute target that is (or can become) a real directory. */
+async function checkRestore(req: RestoreCheck): Promise<void> {
+  const target = req.target ?? req.resource.id;
+  const refuse = (why: string) => {
+    throw new RestoreRefusedError(
+      `restore target ${JSON.stringify(target)} for ${req.resource.id} ${why}`,
+    );
+  };
+  if (!path.isAbsolute(target)) refuse('is not an absolute path');
+  // The nearest part of the target that exists must be a writable real directory.
+  for (let probe = target; ; probe = path.dirname(probe)) {
+    const st = await fs.promises.lstat(probe).catch(() => undefined);
+    if (!st) continue;
+    if (st.isSymbolicLink() && probe === target) refuse('is a symlink');
+    if (!st.isDirectory() && !st.isSymbolicLink())
+      refuse(
+        probe === target ? 'is not a directory' : `lies below ${probe}, which is not a directory`,
+      );
+    await fs.promises
+      .access(probe, fs.constants.W_OK)
+      .catch((err: NodeJS.ErrnoException) =>
+        refuse(`is not writable (${probe}: ${err.code ?? err.message})`),
+      );
+    return;
+  }
+}
+
 async function verify(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   const manifest = await ctx.section.getObject<Manifest>(MANIFEST);
   const chunks = resourceChunks(deps, ctx);
@@ -205,6 +232,7 @@ export function directoryPlugin(deps: DataPluginDeps): ResourcePlugin {
       return out;
     },
     showInstance: (id) => Promise.resolve(instance(id)),
+    checkRestore,
     operations: {
       protect: { onMain: (ctx) => protect(deps, ctx) },
       restore: { onMain: (ctx) => restore(deps, ctx) },

@@ -1,14 +1,16 @@
 // Karbor::PostgreSQL::Database (resource id `host:port/dbname`): protect streams
 // `pg_dump -Fc` into the provider's chunk store; restore streams it back into `pg_restore`,
 // into the original database or a target one (created when missing; an existing database
-// with tables needs the `overwrite` restore parameter). Credentials: the provider's
+// with tables is replaced whole, and only with the `overwrite` restore parameter). Credentials: the provider's
 // [postgresql] section names the user and the environment variable holding the password;
 // they never reach workflow history or the bank.
 import type { GraphResource } from '../../graph/resource-graph';
 import { manifestToRelease, resourceChunks } from '../chunk-store/provider-store';
 import type { DataPluginDeps, StoredStream } from '../chunk-store/provider-store';
-import type { HookContext, ResourcePlugin } from '../types';
-import { dump, parseDatabaseId, PostgresError, psql, restore } from './pg-tools';
+import { RestoreRefusedError } from '../../common/errors';
+import { sha256 } from '../chunk-store/chunk-store';
+import type { HookContext, ResourcePlugin, RestoreCheck } from '../types';
+import { dump, parseDatabaseId, psql, restore } from './pg-tools';
 import type { PgAccess, PgConnection } from './pg-tools';
 
 export const POSTGRES_TYPE = 'Karbor::PostgreSQL::Database';
@@ -37,9 +39,46 @@ function access(deps: PostgresPluginDeps, config: Record<string, string>): PgAcc
 function targetOf(original: PgConnection, target?: string): PgConnection {
   if (!target) return original;
   if (target.includes('/')) return parseDatabaseId(target);
-  if (!/^[A-Za-z0-9_\-.]+$/.test(target))
-    throw new PostgresError(`restore target ${target} is not a database name`, true);
+  if (!/^[A-Za-z0-9_\-.]{1,63}$/.test(target))
+    throw new RestoreRefusedError(`restore target ${target} is not a database name`);
   return { ...original, database: target };
+}
+
+const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const quoteLiteral = (text: string) => `'${text.replace(/'/g, "''")}'`;
+
+/** Whether the database exists, and whether it holds any relation of its own. */
+async function databaseState(
+  c: PgConnection,
+  a: PgAccess,
+): Promise<'missing' | 'empty' | 'in use'> {
+  const rows = await psql(
+    c,
+    a,
+    `SELECT 1 FROM pg_database WHERE datname = ${quoteLiteral(c.database)}`,
+    'postgres',
+  );
+  if (rows.length === 0) return 'missing';
+  const [relations] = await psql(
+    c,
+    a,
+    "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')",
+  );
+  return Number(relations) > 0 ? 'in use' : 'empty';
+}
+
+function notEmpty(c: PgConnection): RestoreRefusedError {
+  return new RestoreRefusedError(
+    `database ${c.database} on ${c.host}:${c.port} is not empty; restore with parameter overwrite=true to replace it`,
+  );
+}
+
+/** Before the restore starts: a target name that parses, and no silent overwrite. */
+async function checkRestore(deps: PostgresPluginDeps, req: RestoreCheck): Promise<void> {
+  const target = targetOf(parseDatabaseId(req.resource.id), req.target);
+  if (req.parameters.overwrite === true) return;
+  if ((await databaseState(target, access(deps, req.providerConfig))) === 'in use')
+    throw notEmpty(target);
 }
 
 async function protect(deps: PostgresPluginDeps, ctx: HookContext): Promise<void> {
@@ -68,33 +107,26 @@ async function protect(deps: PostgresPluginDeps, ctx: HookContext): Promise<void
   await ctx.section.updateObject(DUMP, manifest);
 }
 
+/**
+ * Restores into the target database. A non-empty target (with overwrite=true) is replaced
+ * whole: the dump goes into a staging database that then takes the target's name, so the
+ * result holds exactly the checkpoint's tables and a failed restore leaves the old one.
+ */
 async function restoreDatabase(deps: PostgresPluginDeps, ctx: HookContext): Promise<void> {
   const manifest = await ctx.section.getObject<DumpManifest>(DUMP);
   const target = targetOf(parseDatabaseId(ctx.resource.id), ctx.restoreTarget);
   const a = access(deps, ctx.providerConfig);
-  const name = target.database.replace(/'/g, "''");
-  const exists =
-    (await psql(target, a, `SELECT 1 FROM pg_database WHERE datname = '${name}'`, 'postgres'))
-      .length > 0;
-  let clean = false;
-  if (!exists) {
-    await psql(target, a, `CREATE DATABASE "${target.database.replace(/"/g, '""')}"`, 'postgres');
-  } else {
-    const [tables] = await psql(
-      target,
-      a,
-      "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')",
-    );
-    if (Number(tables) > 0) {
-      if (ctx.parameters.overwrite !== true) {
-        throw new PostgresError(
-          `database ${target.database} on ${target.host}:${target.port} is not empty; restore with parameter overwrite=true to replace it`,
-          true,
-        );
-      }
-      clean = true;
-    }
-  }
+  const state = await databaseState(target, a);
+  if (state === 'in use' && ctx.parameters.overwrite !== true) throw notEmpty(target);
+  const tag = sha256(Buffer.from(`${ctx.operationId}/${ctx.resource.id}`)).slice(0, 12);
+  const staging = { ...target, database: `karbor_restore_${tag}` };
+  const retired = `karbor_replaced_${tag}`;
+  const into = state === 'in use' ? staging : target;
+  const admin = (sql: string) => psql(target, a, sql, 'postgres');
+  if (into === staging)
+    await admin(`DROP DATABASE IF EXISTS ${quoteIdent(staging.database)} WITH (FORCE)`);
+  if (state === 'missing' || into === staging)
+    await admin(`CREATE DATABASE ${quoteIdent(into.database)}`);
   let done = 0;
   const chunks = resourceChunks(deps, ctx);
   async function* counted() {
@@ -104,7 +136,20 @@ async function restoreDatabase(deps: PostgresPluginDeps, ctx: HookContext): Prom
       yield data;
     }
   }
-  await restore(target, a, counted(), { clean }, ctx.signal);
+  await restore(into, a, counted(), { clean: false }, ctx.signal);
+  if (into === staging) {
+    // The swap: no new sessions on the old database, the open ones ended, then two renames.
+    const name = quoteIdent(target.database);
+    await admin(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+    await admin(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${quoteLiteral(target.database)} AND pid <> pg_backend_pid()`,
+    );
+    await admin(`DROP DATABASE IF EXISTS ${quoteIdent(retired)} WITH (FORCE)`);
+    await admin(`ALTER DATABASE ${name} RENAME TO ${quoteIdent(retired)}`);
+    await admin(`ALTER DATABASE ${quoteIdent(staging.database)} RENAME TO ${name}`);
+  }
+  // Also what an attempt that died between the two renames left behind.
+  await admin(`DROP DATABASE IF EXISTS ${quoteIdent(retired)} WITH (FORCE)`);
 }
 
 async function verify(deps: PostgresPluginDeps, ctx: HookContext): Promise<void> {
@@ -160,5 +205,6 @@ export function postgresqlPlugin(deps: PostgresPluginDeps): ResourcePlugin {
       verify: { onMain: (ctx) => verify(deps, ctx) },
       delete: { onMain: (ctx) => remove(deps, ctx) },
     },
+    checkRestore: (req) => checkRestore(deps, req),
   };
 }

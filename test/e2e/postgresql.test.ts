@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { Plan } from '../../common/documents';
+import { describeFailure, EXIT } from '../../client/exit-codes';
 import { comparableDump } from '../../plugins/postgresql/pg-tools';
 import { testEnv, useService } from '../support/env';
 import { describeTree, makeTree } from '../support/trees';
@@ -119,24 +120,28 @@ describe('Karbor::PostgreSQL::Database and Karbor::Application (real PostgreSQL)
     );
   });
 
-  it('refuses to restore over a database with tables unless asked to overwrite', async () => {
+  it('refuses up front to restore over a database with tables; overwrite replaces it whole', async () => {
     sql('shop', "UPDATE items SET name = 'changed' WHERE id = 1");
-    const refused = await fx.svc.restore({
-      providerId: FS_PROVIDER,
-      checkpointId: checkpoint,
-      restoreTarget: { [tree()]: path.join(testEnv.workDir, 'app-restored-2') },
-    });
-    assert.equal((await fx.svc.waitForRestore(refused.restore_id)).status, 'failure');
-    const record = await fx.svc.showRestore(refused.restore_id);
-    assert.match(
-      record.resources_reason[dbId('shop')] ?? '',
-      /database shop .* is not empty; restore with parameter overwrite=true/,
+    sql('shop', 'CREATE TABLE extra (x int); INSERT INTO extra VALUES (1)');
+    const restoresBefore = (await fx.svc.listRestores()).length;
+    await assert.rejects(
+      fx.svc.restore({
+        providerId: FS_PROVIDER,
+        checkpointId: checkpoint,
+        restoreTarget: { [tree()]: path.join(testEnv.workDir, 'app-restored-2') },
+      }),
+      (err: Error & { code?: string }) => {
+        assert.match(
+          err.message,
+          /database shop .* is not empty; restore with parameter overwrite=true/,
+        );
+        assert.equal(describeFailure(err).exitCode, EXIT.badInput);
+        return true;
+      },
     );
-    assert.equal(
-      sql('shop', 'SELECT name FROM items WHERE id = 1').trim(),
-      'changed',
-      'left untouched',
-    );
+    assert.equal((await fx.svc.listRestores()).length, restoresBefore, 'no restore recorded');
+    assert.ok(!fs.existsSync(path.join(testEnv.workDir, 'app-restored-2')), 'nothing written');
+    assert.equal(sql('shop', 'SELECT name FROM items WHERE id = 1').trim(), 'changed');
 
     const forced = await fx.svc.restore({
       providerId: FS_PROVIDER,
@@ -146,7 +151,14 @@ describe('Karbor::PostgreSQL::Database and Karbor::Application (real PostgreSQL)
     });
     assert.equal((await fx.svc.waitForRestore(forced.restore_id)).status, 'success');
     assert.equal(sql('shop', 'SELECT name FROM items WHERE id = 1').trim(), 'item 1');
+    // The same set of tables as the checkpoint: nothing of the old database left behind.
+    assert.equal(sql('shop', "SELECT to_regclass('extra') IS NULL").trim(), 't');
     assert.equal(await plainDump('shop'), await plainDump('shop_restored'));
+    assert.equal(
+      sql('postgres', "SELECT count(*) FROM pg_database WHERE datname LIKE 'karbor_%'").trim(),
+      '0',
+      'no staging or replaced database left',
+    );
   });
 
   it('never keeps credentials in the checkpoint', async () => {
