@@ -50,7 +50,12 @@ export function restoreActivities(deps: RestoreActivityDeps) {
       const provider = providers.get(doc.provider_id);
       const graph = unpackGraph(doc.resource_graph);
       checkParameterKeys(input.parameters, new Set(provider.plugins.keys()), graph.nodes);
-      checkTargetIds(input.restoreTarget, graph.nodes, doc.id);
+      checkTargetIds(
+        input.restoreTarget,
+        graph.nodes,
+        doc.id,
+        provider.doc.extended_info_schema.restore_target_schema,
+      );
       for (const node of graph.nodes) {
         const plugin = provider.plugins.get(node.type);
         if (plugin)

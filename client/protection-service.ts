@@ -16,7 +16,6 @@ import type { KarborConfig } from '../common/config';
 import type { CheckpointDocument, CheckpointStatus, Plan } from '../common/documents';
 import {
   InvalidArgumentError,
-  InvalidParametersError,
   InvalidStatusTransitionError,
   OperationRefusedError,
   PermissionDeniedError,
@@ -47,7 +46,7 @@ import type { restore } from '../workflows/restore';
 import type { verifyCheckpoint } from '../workflows/verify';
 import type { GraphResource } from '../graph/resource-graph';
 import { unpackGraph } from '../graph/resource-graph';
-import { checkTargetIds } from '../providers/parameters';
+import { checkParameterKeys, checkTargetIds } from '../providers/parameters';
 import { checkPlanShape } from './plan-file';
 
 type TemporalLink = typeof TemporalLinkModule;
@@ -304,14 +303,18 @@ export class ProtectionService {
     // What can be told here is refused before anything starts (the worker checks again,
     // with each plugin's own checks).
     const nodes = unpackGraph(doc.resource_graph).nodes;
-    checkTargetIds(req.restoreTarget, nodes, doc.id);
-    const ids = new Set(nodes.map((n) => `${n.type}#${n.id}`));
-    for (const key of Object.keys(req.parameters ?? {})) {
-      if (key.includes('#') && !ids.has(key))
-        throw new InvalidParametersError(
-          `parameters name ${key}, which is not a resource of checkpoint ${doc.id}`,
-        );
-    }
+    const provider = await this.showProvider(req.providerId);
+    checkTargetIds(
+      req.restoreTarget,
+      nodes,
+      doc.id,
+      provider.extended_info_schema.restore_target_schema,
+    );
+    checkParameterKeys(
+      req.parameters,
+      new Set(Object.keys(provider.extended_info_schema.restore_schema)),
+      nodes,
+    );
     const restoreId = randomUUID();
     const started = await this.startOperation<typeof restore>(
       'restore',

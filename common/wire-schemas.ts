@@ -102,6 +102,7 @@ export const PROVIDER_SCHEMA = {
         options_schema: { type: 'object' },
         restore_schema: { type: 'object' },
         saved_info_schema: { type: 'object' },
+        restore_target_schema: { type: 'object' },
       },
     },
   },

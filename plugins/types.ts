@@ -69,6 +69,11 @@ export interface PluginSchemas {
   restore: JsonSchema;
   /** What the plugin records about a protected resource. */
   savedInfo: JsonSchema;
+  /**
+   * What a restore target for this type must look like (a string schema whose description
+   * says it in words); checked by the client before anything starts.
+   */
+  restoreTarget?: JsonSchema;
 }
 
 /** A restore request as a plugin sees it before the restore starts. */

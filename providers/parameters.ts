@@ -8,6 +8,15 @@ import type { JsonSchema } from '../plugins/types';
 const ajv = new Ajv({ allErrors: true, strict: false });
 const compiled = new WeakMap<JsonSchema, ValidateFunction>();
 
+function compile(schema: JsonSchema): ValidateFunction {
+  let validate = compiled.get(schema);
+  if (!validate) {
+    validate = ajv.compile(schema);
+    compiled.set(schema, validate);
+  }
+  return validate;
+}
+
 /** Parameters for one resource: `parameters[type]` overlaid by `parameters[type#id]`. */
 export function parametersFor(
   params: Plan['parameters'] | undefined,
@@ -25,11 +34,7 @@ export function checkParameters(
   value: Record<string, unknown>,
   what: string,
 ): void {
-  let validate = compiled.get(schema);
-  if (!validate) {
-    validate = ajv.compile(schema);
-    compiled.set(schema, validate);
-  }
+  const validate = compile(schema);
   if (!validate(value)) {
     const problems = (validate.errors ?? [])
       .map(
@@ -76,6 +81,8 @@ export function checkTargetIds(
   targets: Record<string, string> | undefined,
   resources: GraphResource[],
   checkpointId: string,
+  /** Per resource type, what its target must look like (the provider's document). */
+  targetSchemas: Record<string, JsonSchema> = {},
 ): void {
   const ids = new Set(resources.map((r) => r.id));
   for (const [id, target] of Object.entries(targets ?? {})) {
@@ -87,6 +94,14 @@ export function checkTargetIds(
     }
     if (typeof target !== 'string' || target.length === 0 || target.includes('\0')) {
       throw new InvalidArgumentError(`--target for ${id} must be a non-empty string`);
+    }
+    const type = resources.find((r) => r.id === id)!.type;
+    const schema = targetSchemas[type];
+    if (schema && !compile(schema)(target)) {
+      const words = typeof schema.description === 'string' ? schema.description : 'valid';
+      throw new InvalidArgumentError(
+        `--target for ${id} must be ${words}, got ${JSON.stringify(target)}`,
+      );
     }
   }
 }

@@ -15,6 +15,8 @@ export interface ProviderDocument {
     options_schema: Record<string, JsonSchema>;
     restore_schema: Record<string, JsonSchema>;
     saved_info_schema: Record<string, JsonSchema>;
+    /** What a `--target` for a resource of the type must look like (types that take one). */
+    restore_target_schema?: Record<string, JsonSchema>;
   };
 }
 
@@ -144,6 +146,11 @@ function providerFromConf(
         options_schema: schemas((p) => p.schemas.options),
         restore_schema: schemas((p) => p.schemas.restore),
         saved_info_schema: schemas((p) => p.schemas.savedInfo),
+        restore_target_schema: Object.fromEntries(
+          [...plugins.values()].flatMap((p) =>
+            p.schemas.restoreTarget ? [[p.type, p.schemas.restoreTarget]] : [],
+          ),
+        ),
       },
     },
     plugins,

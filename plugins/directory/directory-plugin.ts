@@ -218,6 +218,12 @@ export function directoryPlugin(deps: DataPluginDeps): ResourcePlugin {
         type: 'object',
         properties: { files: { type: 'integer' }, bytes: { type: 'integer' } },
       },
+      restoreTarget: {
+        type: 'string',
+        pattern: '^/',
+        maxLength: 4095,
+        description: 'an absolute path (at most 4095 bytes)',
+      },
     },
     dependents: () => Promise.resolve([]),
     // The provider's [directory] section: `roots = /srv, /data` lists those trees and their

@@ -179,6 +179,11 @@ export function postgresqlPlugin(deps: PostgresPluginDeps): ResourcePlugin {
         additionalProperties: false,
       },
       savedInfo: { type: 'object', properties: { bytes: { type: 'integer' } } },
+      restoreTarget: {
+        type: 'string',
+        pattern: '^([^/:]+:[0-9]{1,5}/)?[A-Za-z0-9_.-]{1,63}$',
+        description: 'a database name, or host:port/name',
+      },
     },
     dependents: () => Promise.resolve([]),
     // The provider's [postgresql] section: `hosts = 127.0.0.1:5432` lists their databases.

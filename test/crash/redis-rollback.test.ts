@@ -19,10 +19,9 @@ import { treeFingerprint } from '../../plugins/directory/tree';
 import { startRedis, stopProcess } from '../../scripts/services';
 import type { ServiceProcess } from '../../scripts/services';
 import { workflowIds } from '../../workflows/definitions';
-import { eventually, isolatedConfig, startWorker, testEnv } from '../support/env';
+import { eventually, FS_PROVIDER, isolatedConfig, startWorker, testEnv } from '../support/env';
 import type { RunningWorker } from '../support/env';
 
-const FS_PROVIDER = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
 const TRIALS = Number(process.env.KARBOR_CRASH_TRIALS ?? 30);
 const LOST_SECONDS = 2;
 /** Directory resources per checkpoint. */

@@ -9,6 +9,7 @@ import {
   allKeysOf,
   envFor,
   isolatedConfig,
+  FS_PROVIDER,
   NOOP_PROVIDER,
   startWorker,
   testEnv,
@@ -29,6 +30,9 @@ describe('bad input is refused with exit 2 and one line, before anything is writ
   let worker: RunningWorker;
   let svc: ProtectionService;
   let available = '';
+  /** An available checkpoint of a directory tree (Filesystem provider). */
+  let tree = '';
+  const treeSrc = path.join(dir, 'tree');
 
   const good = {
     id: 'plan-bad-input',
@@ -58,6 +62,17 @@ describe('bad input is refused with exit 2 and one line, before anything is writ
     const { checkpoint_id } = await svc.executeOperation(good, 'protect');
     assert.equal((await svc.waitForProtect(checkpoint_id)).status, 'available');
     available = checkpoint_id;
+    fs.mkdirSync(treeSrc, { recursive: true });
+    fs.writeFileSync(path.join(treeSrc, 'file'), 'data\n');
+    const treePlan = {
+      ...good,
+      id: 'plan-bad-input-tree',
+      provider_id: FS_PROVIDER,
+      resources: [{ id: treeSrc, type: 'Karbor::Directory', name: 'tree' }],
+    };
+    const started = await svc.executeOperation(treePlan, 'protect');
+    assert.equal((await svc.waitForProtect(started.checkpoint_id)).status, 'available');
+    tree = started.checkpoint_id;
   });
   after(async () => {
     await svc?.close();
@@ -134,6 +149,22 @@ describe('bad input is refused with exit 2 and one line, before anything is writ
         args: ['restore', NOOP_PROVIDER, available, '--param', 'x=1'],
       },
       { name: 'restore unknown checkpoint', args: ['restore', NOOP_PROVIDER, 'no-such-cp'] },
+      {
+        name: 'restore target names an unknown resource',
+        args: ['restore', NOOP_PROVIDER, available, '--target', 'nope=/srv/restored'],
+      },
+      {
+        name: 'restore param names an unknown resource',
+        args: ['restore', NOOP_PROVIDER, available, '--param', 'Karbor::Noop#nope.delay_ms=1'],
+      },
+      {
+        name: 'restore param names an unknown type',
+        args: ['restore', NOOP_PROVIDER, available, '--param', 'Karbor::Nothing.x=1'],
+      },
+      ...['relative/dir', './here', '~/x', `/${long(5000)}`].map((t) => ({
+        name: `restore directory target ${t.slice(0, 20)}`,
+        args: ['restore', FS_PROVIDER, tree, '--target', `${treeSrc}=${t}`],
+      })),
       { name: 'restore wrong provider', args: ['restore', 'no-such-provider', available] },
       { name: 'list unknown provider', args: [...cp, 'list', 'no-such-provider'] },
       { name: 'list limit abc', args: [...cp, 'list', NOOP_PROVIDER, '--limit', 'abc'] },
@@ -224,6 +255,25 @@ describe('bad input is refused with exit 2 and one line, before anything is writ
     assert.deepEqual(wrong, []);
     assert.deepEqual(await allKeysOf(worker.redis, cfg.bankPrefix), keysBefore, 'nothing written');
     assert.equal(await workflowCount(), runsBefore, 'no workflow started');
+  });
+
+  it('refuses a restore a plugin cannot carry out, before anything is recorded or written', async () => {
+    const file = path.join(dir, 'a-file');
+    fs.writeFileSync(file, 'not a directory\n');
+    const restoresBefore = (await svc.listRestores()).length;
+    for (const target of [file, path.join(file, 'below')]) {
+      const r = await karbor(
+        ['restore', FS_PROVIDER, tree, '--target', `${treeSrc}=${target}`],
+        env,
+      );
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(
+        r.stderr,
+        /^karbor: restore target .* (is not a directory|lies below .*, which is not a directory)\n$/,
+      );
+    }
+    assert.equal((await svc.listRestores()).length, restoresBefore, 'no restore recorded');
+    assert.equal(fs.readFileSync(file, 'utf8'), 'not a directory\n');
   });
 
   async function workflowCount(): Promise<number> {

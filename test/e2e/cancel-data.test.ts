@@ -8,10 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { ChunkRefs } from '../../bank/chunk-refs';
 import { ProtectionService } from '../../client/protection-service';
 import type { Plan } from '../../common/documents';
-import { eventually, testEnv, useService } from '../support/env';
+import { eventually, FS_PROVIDER, testEnv, useService } from '../support/env';
 import { countFiles } from '../support/trees';
-
-const FS_PROVIDER = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
 
 describe('cancelling a directory protect mid-data (real dev server, Redis, chunk store)', () => {
   const fx = useService('cxl', (cfg) => {

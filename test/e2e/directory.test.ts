@@ -4,10 +4,8 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ProtectionService } from '../../client/protection-service';
 import type { Plan } from '../../common/documents';
-import { testEnv, useService } from '../support/env';
+import { FS_PROVIDER, testEnv, useService } from '../support/env';
 import { countFiles, describeTree, makeTree } from '../support/trees';
-
-const FS_PROVIDER = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
 
 describe('Karbor::Directory on real trees (real dev server, Redis, chunk store)', () => {
   const fx = useService('dir', (cfg) => {

@@ -9,10 +9,9 @@ import { LeaseManager } from '../../bank/leases';
 import { ProtectionService } from '../../client/protection-service';
 import type { Plan } from '../../common/documents';
 import { workflowIds } from '../../workflows/definitions';
-import { eventually, testEnv, useService } from '../support/env';
+import { eventually, FS_PROVIDER, testEnv, useService } from '../support/env';
 import { NOOP_PROVIDER_ID, noopPlan, shapes } from '../support/noop';
 
-const FS_PROVIDER = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
 const LEASES = { expireWindowMs: 3_000, renewWindowMs: 1_000, validityWindowMs: 2_000 };
 
 describe('garbage collection and reset-state (real dev server, Redis, chunk store)', () => {

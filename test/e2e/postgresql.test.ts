@@ -6,10 +6,8 @@ import { before, describe, it } from 'node:test';
 import type { Plan } from '../../common/documents';
 import { describeFailure, EXIT } from '../../client/exit-codes';
 import { comparableDump } from '../../plugins/postgresql/pg-tools';
-import { testEnv, useService } from '../support/env';
+import { FS_PROVIDER, testEnv, useService } from '../support/env';
 import { describeTree, makeTree } from '../support/trees';
-
-const FS_PROVIDER = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
 
 function sql(db: string, statement: string): string {
   return execFileSync(

@@ -4,11 +4,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { Plan } from '../../common/documents';
-import { testEnv, useService } from '../support/env';
+import { FS_PROVIDER, testEnv, useService } from '../support/env';
 import { makeRichTree, NON_UTF8_NAME, SPARSE_SIZE, treeMeta } from '../support/rich-tree';
 import type { RichTree } from '../support/rich-tree';
-
-const FS_PROVIDER = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
 
 // What restic 0.14 (Debian's) cannot bring back, so its restored tree differs there: a
 // symlink target that is not UTF-8 comes back with U+FFFD, and it has no `--sparse`.

@@ -49,6 +49,8 @@ export const testEnv = {
 
 /** The provider in providers.d/noop.conf. */
 export const NOOP_PROVIDER = 'b766f37c-d011-4026-8228-28730d734a3f';
+/** The provider in providers.d/filesystem.conf (directories, PostgreSQL, applications). */
+export const FS_PROVIDER = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
 
 export const CLI = path.join(PROJECT_ROOT, 'dist', 'client', 'cli.js');
 export const WORKER_MAIN = path.join(PROJECT_ROOT, 'dist', 'worker', 'main.js');
