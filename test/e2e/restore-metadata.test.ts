@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { Plan } from '../../common/documents';
@@ -96,5 +97,32 @@ describe('Karbor::Directory restores all the metadata restic does (real dev serv
       [],
       'restic and Karbor restore the same tree',
     );
+  });
+
+  it('tells, as a warning in the operation log, what it left out (a socket)', async () => {
+    const tree = path.join(work(), 'with-socket');
+    fs.mkdirSync(tree, { recursive: true });
+    fs.writeFileSync(path.join(tree, 'kept'), 'data\n');
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(path.join(tree, 'sock'), resolve));
+    try {
+      const { checkpoint_id } = await fx.svc.executeOperation(
+        {
+          ...plan(),
+          id: 'plan-socket',
+          resources: [{ id: tree, type: 'Karbor::Directory', name: 't' }],
+        },
+        'protect',
+      );
+      assert.equal((await fx.svc.waitForProtect(checkpoint_id)).status, 'available');
+      const warnings = (await fx.svc.checkpointEvents(FS_PROVIDER, checkpoint_id)).filter(
+        (e) => e.event === 'warning',
+      );
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0]!.error ?? '', /not protected: "sock": a socket is not data/);
+      assert.equal(warnings[0]!.resource_id, tree);
+    } finally {
+      server.close();
+    }
   });
 });
