@@ -135,7 +135,13 @@ export function restoreTempPrefix(restoreId: string, resourceId: string): string
 
 async function restore(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   const manifest = await ctx.section.getObject<Manifest>(MANIFEST);
-  await restoreTree(manifest, ctx.restoreTarget ?? manifest.root, {
+  // In place means the resource's own path: never a place the manifest alone names.
+  if (manifest.root !== ctx.resource.id) {
+    throw new TreeError(
+      `refusing manifest: it describes ${JSON.stringify(manifest.root)}, not ${ctx.resource.id}`,
+    );
+  }
+  await restoreTree(manifest, ctx.restoreTarget ?? ctx.resource.id, {
     chunks: resourceChunks(deps, ctx),
     onBytes: progress(ctx, manifest.bytes),
     signal: ctx.signal,

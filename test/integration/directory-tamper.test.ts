@@ -181,6 +181,16 @@ describe('Karbor::Directory restore of tampered manifests (real redis-server)', 
     });
   }
 
+  it('refuses a manifest that claims another root (an in-place restore would go there)', async () => {
+    const before = treeMeta(outside());
+    await deps.bank.updateObject(manifestKey(), { ...good, root: outside() });
+    await assert.rejects(
+      directoryPlugin(deps).operations.restore!.onMain!(ctx('restore')),
+      /refusing manifest: it describes ".*outside", not .*src/,
+    );
+    assert.deepEqual(treeMeta(outside()), before);
+  });
+
   it('writes nothing through symlinks already in the target, even for a sound manifest', async () => {
     await deps.bank.updateObject(manifestKey(), good);
     const before = treeMeta(outside());
