@@ -157,13 +157,25 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-static napi_value js_mkdirat(napi_env env, napi_callback_info info) {
+// Calls taking (dirfd, name, an int: mode or flags).
+typedef int (*name_int_fn)(int, const char *, int);
+
+static napi_value name_int(napi_env env, napi_callback_info info, name_int_fn fn,
+                           const char *syscall) {
   ARGS(3);
   INT_ARG(0, dirfd);
   NAME_ARG(1, name);
-  INT_ARG(2, mode);
-  if (mkdirat((int)dirfd, name, (mode_t)mode) < 0) return throw_errno(env, errno, "mkdirat", name);
+  INT_ARG(2, arg);
+  if (fn((int)dirfd, name, (int)arg) < 0) return throw_errno(env, errno, syscall, name);
   return undefined(env);
+}
+
+static int mkdir_at(int dirfd, const char *name, int mode) {
+  return mkdirat(dirfd, name, (mode_t)mode);
+}
+
+static napi_value js_mkdirat(napi_env env, napi_callback_info info) {
+  return name_int(env, info, mkdir_at, "mkdirat");
 }
 
 // mknodat(dirfd, name, mode (with S_IFIFO / S_IFCHR / S_IFBLK), major, minor)
@@ -188,36 +200,36 @@ static napi_value js_symlinkat(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-// linkat without AT_SYMLINK_FOLLOW: a link to the entry itself, never to where it points.
-static napi_value js_linkat(napi_env env, napi_callback_info info) {
+// Calls taking (olddirfd, oldname, newdirfd, newname).
+typedef int (*two_names_fn)(int, const char *, int, const char *);
+
+static napi_value two_names(napi_env env, napi_callback_info info, two_names_fn fn,
+                            const char *syscall) {
   ARGS(4);
   INT_ARG(0, olddirfd);
   NAME_ARG(1, oldname);
   INT_ARG(2, newdirfd);
   NAME_ARG(3, newname);
-  if (linkat((int)olddirfd, oldname, (int)newdirfd, newname, 0) < 0)
-    return throw_errno(env, errno, "linkat", newname);
+  if (fn((int)olddirfd, oldname, (int)newdirfd, newname) < 0)
+    return throw_errno(env, errno, syscall, newname);
   return undefined(env);
+}
+
+// Without AT_SYMLINK_FOLLOW: a link to the entry itself, never to where it points.
+static int link_nofollow(int od, const char *on, int nd, const char *nn) {
+  return linkat(od, on, nd, nn, 0);
+}
+
+static napi_value js_linkat(napi_env env, napi_callback_info info) {
+  return two_names(env, info, link_nofollow, "linkat");
 }
 
 static napi_value js_renameat(napi_env env, napi_callback_info info) {
-  ARGS(4);
-  INT_ARG(0, olddirfd);
-  NAME_ARG(1, oldname);
-  INT_ARG(2, newdirfd);
-  NAME_ARG(3, newname);
-  if (renameat((int)olddirfd, oldname, (int)newdirfd, newname) < 0)
-    return throw_errno(env, errno, "renameat", newname);
-  return undefined(env);
+  return two_names(env, info, renameat, "renameat");
 }
 
 static napi_value js_unlinkat(napi_env env, napi_callback_info info) {
-  ARGS(3);
-  INT_ARG(0, dirfd);
-  NAME_ARG(1, name);
-  INT_ARG(2, flags);
-  if (unlinkat((int)dirfd, name, (int)flags) < 0) return throw_errno(env, errno, "unlinkat", name);
-  return undefined(env);
+  return name_int(env, info, unlinkat, "unlinkat");
 }
 
 // fchownat(dirfd, name, uid, gid): never through a symlink (the link itself is changed).
@@ -291,33 +303,46 @@ static napi_value js_lsetxattrat(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// Extended attribute lists and values: their size is known only by asking first, and may
+// change before the read (then it is asked again).
+typedef ssize_t (*sized_fn)(const char *path, const char *xname, void *buf, size_t size);
+
+static ssize_t list_names(const char *path, const char *xname, void *buf, size_t size) {
+  (void)xname;
+  ssize_t n = llistxattr(path, buf, size);
+  return n < 0 && errno == ENOTSUP ? 0 : n; // a filesystem without xattrs has none
+}
+
+static ssize_t get_value(const char *path, const char *xname, void *buf, size_t size) {
+  return lgetxattr(path, xname, buf, size);
+}
+
+static napi_value read_sized(napi_env env, sized_fn fn, const char *path, const char *xname,
+                             const char *syscall) {
+  for (;;) {
+    ssize_t n = fn(path, xname, NULL, 0);
+    if (n < 0) return throw_errno(env, errno, syscall, xname ? xname : path);
+    char *buf = malloc(n > 0 ? (size_t)n : 1);
+    if (buf == NULL) return throw_errno(env, ENOMEM, syscall, path);
+    ssize_t got = n == 0 ? 0 : fn(path, xname, buf, (size_t)n);
+    int err = errno;
+    if (got >= 0) {
+      napi_value out;
+      void *copied = NULL;
+      napi_status st = napi_create_buffer_copy(env, (size_t)got, buf, &copied, &out);
+      free(buf);
+      return st == napi_ok ? out : NULL;
+    }
+    free(buf);
+    if (err != ERANGE) return throw_errno(env, err, syscall, xname ? xname : path);
+  }
+}
+
 // llistxattr(path) -> Buffer of NUL-terminated names (empty when there are none)
 static napi_value js_llistxattr(napi_env env, napi_callback_info info) {
   ARGS(1);
   NAME_ARG(0, p);
-  for (;;) {
-    ssize_t n = llistxattr(p, NULL, 0);
-    if (n < 0) {
-      if (errno == ENOTSUP) n = 0;
-      else return throw_errno(env, errno, "llistxattr", p);
-    }
-    napi_value out;
-    void *data = NULL;
-    CHECK(napi_create_buffer(env, (size_t)n, &data, &out));
-    if (n == 0) return out;
-    ssize_t got = llistxattr(p, data, (size_t)n);
-    if (got >= 0) {
-      napi_value sliced = out;
-      if (got < n) {
-        napi_value copy;
-        void *cd = NULL;
-        CHECK(napi_create_buffer_copy(env, (size_t)got, data, &cd, &copy));
-        sliced = copy;
-      }
-      return sliced;
-    }
-    if (errno != ERANGE) return throw_errno(env, errno, "llistxattr", p);
-  }
+  return read_sized(env, list_names, p, NULL, "llistxattr");
 }
 
 // lgetxattr(path, name) -> Buffer
@@ -325,22 +350,7 @@ static napi_value js_lgetxattr(napi_env env, napi_callback_info info) {
   ARGS(2);
   NAME_ARG(0, p);
   NAME_ARG(1, xname);
-  for (;;) {
-    ssize_t n = lgetxattr(p, xname, NULL, 0);
-    if (n < 0) return throw_errno(env, errno, "lgetxattr", xname);
-    napi_value out;
-    void *data = NULL;
-    CHECK(napi_create_buffer(env, (size_t)n, &data, &out));
-    ssize_t got = n == 0 ? 0 : lgetxattr(p, xname, data, (size_t)n);
-    if (got == n) return out;
-    if (got >= 0) {
-      napi_value copy;
-      void *cd = NULL;
-      CHECK(napi_create_buffer_copy(env, (size_t)got, data, &cd, &copy));
-      return copy;
-    }
-    if (errno != ERANGE) return throw_errno(env, errno, "lgetxattr", xname);
-  }
+  return read_sized(env, get_value, p, xname, "lgetxattr");
 }
 
 // lseek(fd, offset, whence) -> offset, or -1 when SEEK_DATA / SEEK_HOLE find nothing (ENXIO).

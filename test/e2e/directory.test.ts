@@ -3,9 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ProtectionService } from '../../client/protection-service';
-import type { Plan } from '../../common/documents';
 import { FS_PROVIDER, testEnv, useService } from '../support/env';
-import { countFiles, describeTree, makeTree } from '../support/trees';
+import { countFiles, describeTree, directoryPlan, makeTree } from '../support/trees';
 
 describe('Karbor::Directory on real trees (real dev server, Redis, chunk store)', () => {
   const fx = useService('dir', (cfg) => {
@@ -15,13 +14,7 @@ describe('Karbor::Directory on real trees (real dev server, Redis, chunk store)'
   const src = () => path.join(work(), 'src');
   const chunkDir = () => path.join(fx.cfg.dataDir!, FS_PROVIDER, 'chunks');
 
-  const plan = (): Plan => ({
-    id: 'plan-dir',
-    name: 'dir',
-    provider_id: FS_PROVIDER,
-    project_id: fx.cfg.projectId,
-    resources: [{ id: src(), type: 'Karbor::Directory', name: 'src' }],
-  });
+  const plan = () => directoryPlan('dir', src(), fx.cfg.projectId);
 
   async function protect(): Promise<string> {
     const { checkpoint_id } = await fx.svc.executeOperation(plan(), 'protect');

@@ -7,9 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { ChunkRefs } from '../../bank/chunk-refs';
 import { LeaseManager } from '../../bank/leases';
 import { ProtectionService } from '../../client/protection-service';
-import type { Plan } from '../../common/documents';
 import { workflowIds } from '../../workflows/definitions';
 import { eventually, FS_PROVIDER, testEnv, useService } from '../support/env';
+import { directoryPlan } from '../support/trees';
 import { NOOP_PROVIDER_ID, noopPlan, shapes } from '../support/noop';
 
 const LEASES = { expireWindowMs: 3_000, renewWindowMs: 1_000, validityWindowMs: 2_000 };
@@ -138,13 +138,7 @@ describe('garbage collection racing protects that reuse chunks', () => {
   });
   after(() => admin.close());
 
-  const plan = (): Plan => ({
-    id: 'plan-gc-race',
-    name: 'gc-race',
-    provider_id: FS_PROVIDER,
-    project_id: fx.cfg.projectId,
-    resources: [{ id: src(), type: 'Karbor::Directory', name: 'src' }],
-  });
+  const plan = () => directoryPlan('gc-race', src(), fx.cfg.projectId);
 
   it('never removes a chunk that a protect running beside it then names (20 rounds)', async () => {
     let previous: string | undefined;

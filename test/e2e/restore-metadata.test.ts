@@ -4,8 +4,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
-import type { Plan } from '../../common/documents';
 import { FS_PROVIDER, testEnv, useService } from '../support/env';
+import { directoryPlan } from '../support/trees';
 import { makeRichTree, NON_UTF8_NAME, SPARSE_SIZE, treeMeta } from '../support/rich-tree';
 import type { RichTree } from '../support/rich-tree';
 
@@ -23,13 +23,7 @@ describe('Karbor::Directory restores all the metadata restic does (real dev serv
     rich = makeRichTree(src());
   });
 
-  const plan = (): Plan => ({
-    id: 'plan-meta',
-    name: 'meta',
-    provider_id: FS_PROVIDER,
-    project_id: fx.cfg.projectId,
-    resources: [{ id: src(), type: 'Karbor::Directory', name: 'src' }],
-  });
+  const plan = () => directoryPlan('meta', src(), fx.cfg.projectId);
 
   it('owners, hard links, holes, xattrs and ACLs, FIFO, device, odd names and the root come back', async () => {
     const { checkpoint_id } = await fx.svc.executeOperation(plan(), 'protect');

@@ -2,13 +2,11 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BankSection } from '../../bank/bank-section';
-import { resourceDataPrefix } from '../../bank/keys';
 import type { GraphResource } from '../../graph/resource-graph';
 import type { DataPluginDeps } from '../../plugins/chunk-store/provider-store';
 import { directoryPlugin, restoreTempPrefix } from '../../plugins/directory/directory-plugin';
-import type { HookContext, Operation } from '../../plugins/types';
-import { dataPluginDeps } from '../support/data-deps';
+import type { Operation } from '../../plugins/types';
+import { dataPluginDeps, hookContext } from '../support/data-deps';
 import { testEnv } from '../support/env';
 import { describeTree, makeTree } from '../support/trees';
 
@@ -21,23 +19,15 @@ describe('Karbor::Directory hooks retried after a dead attempt (real redis-serve
   const src = () => path.join(work(), 'src');
   const resource = (): GraphResource => ({ id: src(), type: 'Karbor::Directory', name: 'src' });
 
-  const ctx = (operation: Operation, attempt: number, restoreTarget?: string): HookContext => ({
-    operation,
-    operationId: operation === 'restore' ? 'restore-1' : 'cp-1',
-    checkpointId: 'cp-1',
-    providerId: 'prov',
-    resource: resource(),
-    parameters: {},
-    attempt,
-    section: new BankSection(deps.bank, resourceDataPrefix('cp-1', resource()), {
-      readOnly: operation !== 'protect',
-    }),
-    ...(restoreTarget ? { restoreTarget } : {}),
-    providerConfig: {},
-    heartbeat: () => {},
-    warn: () => Promise.resolve(),
-    signal: new AbortController().signal,
-  });
+  const ctx = (operation: Operation, attempt: number, restoreTarget?: string) =>
+    hookContext(deps, {
+      operation,
+      operationId: operation === 'restore' ? 'restore-1' : 'cp-1',
+      checkpointId: 'cp-1',
+      resource: resource(),
+      attempt,
+      ...(restoreTarget ? { restoreTarget } : {}),
+    });
 
   before(async () => {
     ({ deps, close } = await dataPluginDeps('directory-retry', path.join(work(), 'data')));

@@ -2,14 +2,13 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BankSection } from '../../bank/bank-section';
 import { resourceDataPrefix } from '../../bank/keys';
 import type { GraphResource } from '../../graph/resource-graph';
 import type { DataPluginDeps } from '../../plugins/chunk-store/provider-store';
 import { directoryPlugin } from '../../plugins/directory/directory-plugin';
 import type { Manifest, ManifestEntry } from '../../plugins/directory/manifest';
-import type { HookContext, Operation } from '../../plugins/types';
-import { dataPluginDeps } from '../support/data-deps';
+import type { Operation } from '../../plugins/types';
+import { dataPluginDeps, hookContext } from '../support/data-deps';
 import { testEnv } from '../support/env';
 import { treeMeta } from '../support/rich-tree';
 import { makeTree } from '../support/trees';
@@ -28,23 +27,14 @@ describe('Karbor::Directory restore of tampered manifests (real redis-server)', 
   let good: Manifest;
   let n = 0;
 
-  const ctx = (operation: Operation, restoreTarget?: string): HookContext => ({
-    operation,
-    operationId: `op-${n++}`,
-    checkpointId: 'cp-1',
-    providerId: 'prov',
-    resource: resource(),
-    parameters: {},
-    attempt: 1,
-    section: new BankSection(deps.bank, resourceDataPrefix('cp-1', resource()), {
-      readOnly: operation !== 'protect',
-    }),
-    ...(restoreTarget ? { restoreTarget } : {}),
-    providerConfig: {},
-    heartbeat: () => {},
-    warn: () => Promise.resolve(),
-    signal: new AbortController().signal,
-  });
+  const ctx = (operation: Operation, restoreTarget?: string) =>
+    hookContext(deps, {
+      operation,
+      operationId: `op-${n++}`,
+      checkpointId: 'cp-1',
+      resource: resource(),
+      ...(restoreTarget ? { restoreTarget } : {}),
+    });
 
   before(async () => {
     ({ deps, close } = await dataPluginDeps('directory-tamper', path.join(work(), 'data')));

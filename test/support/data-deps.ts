@@ -1,9 +1,13 @@
 // What a data plugin needs, on an isolated bank in the test redis-server and real chunk
 // threads, for tests that call plugins or ProviderChunks without a worker.
+import { BankSection } from '../../bank/bank-section';
 import { ChunkRefs } from '../../bank/chunk-refs';
+import { resourceDataPrefix } from '../../bank/keys';
+import type { GraphResource } from '../../graph/resource-graph';
 import { RedisBank } from '../../bank/redis-bank';
 import { ChunkThreads } from '../../plugins/chunk-store/chunk-threads';
 import type { DataPluginDeps } from '../../plugins/chunk-store/provider-store';
+import type { HookContext, Operation } from '../../plugins/types';
 import { isolatedBank } from './env';
 
 export async function dataPluginDeps(
@@ -23,5 +27,40 @@ export async function dataPluginDeps(
       await deps.chunkThreads.close();
       redis.disconnect();
     },
+  };
+}
+
+/** A hook's context as the activity builds it, for calling a plugin's hooks directly. */
+export function hookContext(
+  deps: DataPluginDeps,
+  opts: {
+    operation: Operation;
+    operationId: string;
+    checkpointId: string;
+    resource: GraphResource;
+    attempt?: number;
+    restoreTarget?: string;
+    warnings?: string[];
+  },
+): HookContext {
+  return {
+    operation: opts.operation,
+    operationId: opts.operationId,
+    checkpointId: opts.checkpointId,
+    providerId: 'prov',
+    resource: opts.resource,
+    parameters: {},
+    attempt: opts.attempt ?? 1,
+    section: new BankSection(deps.bank, resourceDataPrefix(opts.checkpointId, opts.resource), {
+      readOnly: opts.operation !== 'protect',
+    }),
+    ...(opts.restoreTarget ? { restoreTarget: opts.restoreTarget } : {}),
+    providerConfig: {},
+    heartbeat: () => {},
+    warn: (message) => {
+      opts.warnings?.push(message);
+      return Promise.resolve();
+    },
+    signal: new AbortController().signal,
   };
 }

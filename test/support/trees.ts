@@ -2,6 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Plan } from '../../common/documents';
+import { FS_PROVIDER } from './env';
 
 /** A tree with nested and empty directories, small/large/empty files, links and modes. */
 export function makeTree(root: string, outside: string): void {
@@ -36,4 +38,15 @@ export function countFiles(dir: string): number {
     n += e.isDirectory() ? countFiles(path.join(dir, e.name)) : 1;
   }
   return n;
+}
+
+/** A plan of one Karbor::Directory (the Filesystem provider) named `name`. */
+export function directoryPlan(name: string, root: string, projectId: string): Plan {
+  return {
+    id: `plan-${name}`,
+    name,
+    provider_id: FS_PROVIDER,
+    project_id: projectId,
+    resources: [{ id: root, type: 'Karbor::Directory', name: path.basename(root) }],
+  };
 }
