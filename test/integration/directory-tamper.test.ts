@@ -11,7 +11,7 @@ import type { Operation } from '../../plugins/types';
 import { dataPluginDeps, hookContext } from '../support/data-deps';
 import { testEnv } from '../support/env';
 import { treeMeta } from '../support/rich-tree';
-import { makeTree } from '../support/trees';
+import { describeTree, makeTree } from '../support/trees';
 
 // An attacker who can write the bank rewrites a checkpoint's manifest. Every restore of a
 // tampered manifest must refuse, naming the entry, before it touches anything; a
@@ -170,6 +170,27 @@ describe('Karbor::Directory restore of tampered manifests (real redis-server)', 
       assert.ok(!fs.existsSync(target), 'nothing written');
     });
   }
+
+  it('still restores a version 1 manifest (checkpoints made before version 2)', async () => {
+    const v1 = {
+      version: 1,
+      root: good.root,
+      files: good.files,
+      bytes: good.bytes,
+      entries: good.entries.map((e) => ({
+        path: e.path,
+        type: e.type,
+        mode: e.mode,
+        mtime_ms: e.mtime_ms,
+        ...(e.type === 'file' ? { size: e.size, chunks: e.chunks } : {}),
+        ...(e.type === 'symlink' ? { target: e.target } : {}),
+      })),
+    };
+    await deps.bank.updateObject(manifestKey(), v1);
+    const target = path.join(work(), 'from-v1');
+    await directoryPlugin(deps).operations.restore!.onMain!(ctx('restore', target));
+    assert.deepEqual(describeTree(target), describeTree(src()));
+  });
 
   it('refuses a manifest that claims another root (an in-place restore would go there)', async () => {
     const before = treeMeta(outside());
