@@ -196,7 +196,10 @@ export class ProviderChunks {
       ),
       (j) => ({
         extents: (file, extents) => {
-          out[jobs[j]!.start + file]!.extents = extents;
+          const index = jobs[j]!.start + file;
+          out[index]!.extents = extents;
+          // Holes are never read: counted done at once, so progress still reaches the size.
+          onBytes(files[index]!.size - extents.reduce((n, [, len]) => n + len, 0));
         },
         cut: async (chunks) => {
           const hashes = [...new Set(chunks.map((c) => c.hash))];

@@ -182,6 +182,8 @@ function applyMeta(
   at.lutimensat(dirfd, name, Number(sec), Number(nsec), Number(sec), Number(nsec));
 }
 
+const dataBytes = (extents: [number, number][]) => extents.reduce((n, [, len]) => n + len, 0);
+
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Restores `manifest` into `target` (absolute), creating it when missing. */
@@ -241,6 +243,11 @@ export async function restoreTree(
     // failed restore leaves no half-written file under a real name.
     const files = entries.filter((e) => e.entry.type === 'file' && !e.linkTo);
     const tmps = files.map(() => io.tmpPrefix + randomBytes(6).toString('hex'));
+    const holes = files.reduce(
+      (n, e) => n + (e.entry.extents ? (e.entry.size ?? 0) - dataBytes(e.entry.extents) : 0),
+      0,
+    );
+    io.onBytes(holes); // never written: progress counts them done
     try {
       await io.chunks.restoreFiles(
         files.map((e, i) => ({
