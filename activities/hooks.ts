@@ -53,8 +53,9 @@ class CheckpointCache {
   private readonly entries = new Map<string, { doc: CheckpointDocument; graph: PackedGraph }>();
   constructor(private readonly checkpoints: CheckpointCollection) {}
 
-  async get(id: string): Promise<{ doc: CheckpointDocument; graph: PackedGraph }> {
-    const hit = this.entries.get(id);
+  /** `fresh`: read the bank again (a restore must act on what its start checked). */
+  async get(id: string, fresh = false): Promise<{ doc: CheckpointDocument; graph: PackedGraph }> {
+    const hit = fresh ? undefined : this.entries.get(id);
     if (hit) return hit;
     const doc = await this.checkpoints.get(id);
     const entry = { doc, graph: unpackGraph(doc.resource_graph) };
@@ -88,7 +89,7 @@ export function hookActivities(deps: HookActivityDeps) {
      */
     async runResourceHook(input: HookInput): Promise<{ bytes: number }> {
       const actx = Context.current();
-      const { doc, graph } = await cache.get(input.checkpointId);
+      const { doc, graph } = await cache.get(input.checkpointId, input.operation === 'restore');
       const resource = graph.nodes[input.node];
       if (!resource) {
         throw new HookFailedError(
@@ -113,6 +114,14 @@ export function hookActivities(deps: HookActivityDeps) {
       let restoreTarget: string | undefined;
       if (input.operation === 'restore') {
         const record = await deps.restores.get(input.operationId);
+        // Only resources whose destination was checked when the restore began: a checkpoint
+        // changed since (in the bank) must not send a resource somewhere nobody checked.
+        if (record.destinations && !(resource.id in record.destinations)) {
+          throw new HookFailedError(
+            `resource ${resource.id} is not one this restore checked at its start: checkpoint ${input.checkpointId} changed in the bank since`,
+            true,
+          );
+        }
         parameters = parametersFor(record.parameters, resource);
         restoreTarget = record.restore_target[resource.id];
       } else {

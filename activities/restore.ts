@@ -82,6 +82,9 @@ export function restoreActivities(deps: RestoreActivityDeps) {
         providerId: doc.provider_id,
         checkpointId: doc.id,
         restoreTarget: input.restoreTarget,
+        destinations: Object.fromEntries(
+          graph.nodes.map((n) => [n.id, input.restoreTarget[n.id] ?? n.id]),
+        ),
         parameters: input.parameters,
         createdAtMs: input.createdAtMs,
       });

@@ -21,6 +21,11 @@ export interface RestoreRecord {
   provider_id: string;
   checkpoint_id: string;
   restore_target: Record<string, string>;
+  /**
+   * Where every resource of the checkpoint goes, as checked when the restore began (its
+   * target, or its own id: in place). Hooks refuse a resource that is not here.
+   */
+  destinations?: Record<string, string>;
   parameters: Record<string, Record<string, unknown>>;
   status: RestoreStatus;
   resources_status: Record<string, string>;
@@ -42,6 +47,7 @@ export interface NewRestore {
   providerId: string;
   checkpointId: string;
   restoreTarget: Record<string, string>;
+  destinations: Record<string, string>;
   parameters: Record<string, Record<string, unknown>>;
   createdAtMs: number;
 }
@@ -68,6 +74,7 @@ export class RestoreCollection {
       provider_id: r.providerId,
       checkpoint_id: r.checkpointId,
       restore_target: r.restoreTarget,
+      destinations: r.destinations,
       parameters: r.parameters,
       created_at: new Date(r.createdAtMs).toISOString().slice(0, 10),
       timestamp: ts,

@@ -288,6 +288,13 @@ function addRestoreCommands(program: Command): void {
             restoreTarget: opts.target,
             parameters: opts.param,
           });
+          if (!g.json) {
+            // Where each resource goes, as the restore checked it: in place is never silent.
+            const { destinations = {} } = await svc.showRestore(started.restore_id);
+            for (const [id, to] of Object.entries(destinations)) {
+              process.stderr.write(`${id}: ${to === id ? 'in place' : `to ${to}`}\n`);
+            }
+          }
           if (!opts.wait) {
             if (g.json) printJson(started);
             else out(started.restore_id);

@@ -77,6 +77,7 @@ export const RESTORE_SCHEMA = {
     provider_id: TEXT,
     checkpoint_id: TEXT,
     restore_target: STRING_MAP,
+    destinations: STRING_MAP,
     parameters: { type: 'object', additionalProperties: { type: 'object' } },
     status: { enum: ['in_progress', 'success', 'failure'] },
     resources_status: STRING_MAP,

@@ -338,6 +338,19 @@ static napi_value read_sized(napi_env env, sized_fn fn, const char *path, const 
   }
 }
 
+// lremovexattrat(dirfd, name, xattrName): on the entry itself, never through a link.
+static napi_value js_lremovexattrat(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  INT_ARG(0, dirfd);
+  NAME_ARG(1, name);
+  NAME_ARG(2, xname);
+  char p[PATH_MAX + 64];
+  proc_path(p, sizeof p, dirfd, name);
+  int r = name[0] ? lremovexattr(p, xname) : fremovexattr((int)dirfd, xname);
+  if (r < 0) return throw_errno(env, errno, "removexattr", xname);
+  return undefined(env);
+}
+
 // llistxattr(path) -> Buffer of NUL-terminated names (empty when there are none)
 static napi_value js_llistxattr(napi_env env, napi_callback_info info) {
   ARGS(1);
@@ -391,6 +404,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   export_fn(env, exports, "lchmodat", js_lchmodat);
   export_fn(env, exports, "lutimensat", js_lutimensat);
   export_fn(env, exports, "lsetxattrat", js_lsetxattrat);
+  export_fn(env, exports, "lremovexattrat", js_lremovexattrat);
   export_fn(env, exports, "llistxattr", js_llistxattr);
   export_fn(env, exports, "lgetxattr", js_lgetxattr);
   export_fn(env, exports, "lseek", js_lseek);

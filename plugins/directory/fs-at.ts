@@ -31,6 +31,7 @@ export interface FsAt {
     mtimeNsec: number,
   ): void;
   lsetxattrat(dirfd: number, name: Name, xattr: Name, value: Buffer): void;
+  lremovexattrat(dirfd: number, name: Name, xattr: Name): void;
   /** NUL-terminated names; empty when the filesystem has none. */
   llistxattr(p: Name): Buffer;
   lgetxattr(p: Name, xattr: Name): Buffer;
@@ -57,14 +58,21 @@ export function fsAt(): FsAt {
   return loaded;
 }
 
+/** The names of an entry's own extended attributes (not those of what a link points to). */
+export function xattrNames(p: Name): Buffer[] {
+  return fsAt()
+    .llistxattr(p)
+    .toString('latin1')
+    .split('\0')
+    .filter(Boolean)
+    .map((raw) => Buffer.from(raw, 'latin1'));
+}
+
 /** The extended attributes of an entry itself (not of what a symlink points to). */
 export function readXattrs(p: Name): { name: string; value: Buffer }[] {
   const at = fsAt();
-  const list = at.llistxattr(p);
   const out: { name: string; value: Buffer }[] = [];
-  for (const raw of list.toString('latin1').split('\0')) {
-    if (!raw) continue;
-    const name = Buffer.from(raw, 'latin1');
+  for (const name of xattrNames(p)) {
     try {
       out.push({ name: name.toString('utf8'), value: at.lgetxattr(p, name) });
     } catch (err) {

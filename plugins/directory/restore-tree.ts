@@ -10,7 +10,7 @@ import { HookFailedError } from '../../common/errors';
 import { flushFileSystemOf } from '../chunk-store/flush';
 import { DamagedFileError } from '../chunk-store/provider-store';
 import type { ProviderChunks } from '../chunk-store/provider-store';
-import { fsAt } from './fs-at';
+import { fsAt, xattrNames } from './fs-at';
 import { checkManifest, mtimeNs, TreeError } from './manifest';
 import type { CheckedEntry, EntryMeta, Manifest } from './manifest';
 
@@ -165,6 +165,21 @@ function applyMeta(
   }
   // After chown, which clears set-id bits. A symlink has no mode of its own.
   if (!isLink) at.lchmodat(dirfd, name, meta.mode);
+  // Exactly the checkpoint's attributes: also none that the target had, or that a new
+  // file inherited (a directory's default ACL). The security label is the policy's.
+  const wanted = new Set((meta.xattrs ?? []).map((x) => x.name));
+  for (const x of xattrNames(viaFd(dirfd, name))) {
+    const xname = x.toString('utf8');
+    if (wanted.has(xname) || xname === 'security.selinux') continue;
+    try {
+      at.lremovexattrat(dirfd, name, x);
+    } catch (err) {
+      short.add(
+        `extended attribute ${xname} not in the checkpoint, not removed (${errno(err) ?? 'error'})`,
+        shown,
+      );
+    }
+  }
   for (const x of meta.xattrs ?? []) {
     try {
       at.lsetxattrat(dirfd, name, x.name, Buffer.from(x.value, 'base64'));
@@ -268,6 +283,10 @@ export async function restoreTree(
           // never written, or already gone
         }
       });
+      // A manifest whose sizes do not add up cannot be restored by trying again.
+      if (err instanceof Error && /^restored file (is longer|has \d+ bytes)/.test(err.message)) {
+        throw new TreeError(`refusing manifest: ${err.message}`);
+      }
       if (err instanceof DamagedFileError) {
         throw new HookFailedError(
           `file ${files[err.file]!.shown}: chunk ${err.hash} is ${err.why}`,

@@ -37,8 +37,11 @@ function connArgs(c: PgConnection, a: PgAccess): string[] {
 }
 
 function describeExit(tool: string, code: number | null, stderr: string): string {
-  const last = stderr.trim().split('\n').filter(Boolean).slice(-2).join(' / ');
-  return `${tool} exited with ${code ?? 'a signal'}${last ? `: ${last}` : ''}`;
+  const lines = stderr.trim().split('\n').filter(Boolean);
+  // The tool's own error line says why; the lines after it are often just the statement.
+  const errors = lines.filter((l) => /\b(ERROR|FATAL|error):/.test(l));
+  const said = (errors.length > 0 ? errors.slice(0, 2) : lines.slice(-2)).join(' / ');
+  return `${tool} exited with ${code ?? 'a signal'}${said ? `: ${said}` : ''}`;
 }
 
 /** Runs psql -At with one statement and returns its output lines. */

@@ -7,7 +7,7 @@
 import type { GraphResource } from '../../graph/resource-graph';
 import { manifestToRelease, resourceChunks } from '../chunk-store/provider-store';
 import type { DataPluginDeps, StoredStream } from '../chunk-store/provider-store';
-import { RestoreRefusedError } from '../../common/errors';
+import { InvalidArgumentError, RestoreRefusedError } from '../../common/errors';
 import { sha256 } from '../chunk-store/chunk-store';
 import type { HookContext, ResourcePlugin, RestoreCheck } from '../types';
 import { dump, parseDatabaseId, psql, restore } from './pg-tools';
@@ -29,11 +29,39 @@ export interface PostgresPluginDeps extends DataPluginDeps {
   env: NodeJS.ProcessEnv;
 }
 
-function access(deps: PostgresPluginDeps, config: Record<string, string>): PgAccess {
-  const env: NodeJS.ProcessEnv = { ...deps.env, PGCONNECT_TIMEOUT: '10' };
-  if (config.password_env) env.PGPASSWORD = deps.env[config.password_env] ?? '';
-  return { user: config.user ?? 'postgres', env };
+const hostsOf = (config: Record<string, string>) =>
+  (config.hosts ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
+
+/**
+ * How to reach `conn`. A password (the one `password_env` names, or an inherited
+ * PGPASSWORD) goes only to a server the provider lists in `hosts`: a resource id comes
+ * from a plan or the bank, and must not make the worker hand its password to any server.
+ */
+export function pgAccess(
+  env: NodeJS.ProcessEnv,
+  config: Record<string, string>,
+  conn: PgConnection,
+): PgAccess {
+  const child: NodeJS.ProcessEnv = { ...env, PGCONNECT_TIMEOUT: '10' };
+  delete child.PGPASSWORD;
+  const password = config.password_env ? env[config.password_env] : env.PGPASSWORD;
+  if (password) {
+    const server = `${conn.host}:${conn.port}`;
+    if (!hostsOf(config).includes(server)) {
+      throw new InvalidArgumentError(
+        `refusing to send the database password to ${server}: it is not in the provider's [postgresql] hosts`,
+      );
+    }
+    child.PGPASSWORD = password;
+  }
+  return { user: config.user ?? 'postgres', env: child };
 }
+
+const access = (deps: PostgresPluginDeps, config: Record<string, string>, conn: PgConnection) =>
+  pgAccess(deps.env, config, conn);
 
 /** `dbname`, or `host:port/dbname` for another server. */
 function targetOf(original: PgConnection, target?: string): PgConnection {
@@ -47,24 +75,41 @@ function targetOf(original: PgConnection, target?: string): PgConnection {
 const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const quoteLiteral = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
-/** Whether the database exists, and whether it holds any relation of its own. */
+/** What a database holds besides what PostgreSQL puts in every one. */
+const OWN_OBJECTS = `SELECT
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%')
++ (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema'))
++ (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+       AND t.typrelid = 0 AND t.typelem = 0)
++ (SELECT count(*) FROM pg_namespace WHERE nspname NOT IN ('public', 'information_schema')
+     AND nspname NOT LIKE 'pg\\_%')
++ (SELECT count(*) FROM pg_extension WHERE extname <> 'plpgsql')`;
+
+/** A restore's mark on the databases it makes, so its own retry may replace them. */
+const markOf = (tag: string) => `karbor restore ${tag}`;
+
+/**
+ * Whether the database is missing, empty, holds anything of its own (schemas, relations,
+ * functions, types, extensions), or was made by this very restore (an earlier attempt).
+ */
 async function databaseState(
   c: PgConnection,
   a: PgAccess,
-): Promise<'missing' | 'empty' | 'in use'> {
+  tag?: string,
+): Promise<'missing' | 'empty' | 'in use' | 'ours'> {
   const rows = await psql(
     c,
     a,
-    `SELECT 1 FROM pg_database WHERE datname = ${quoteLiteral(c.database)}`,
+    `SELECT 'db:' || coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = ${quoteLiteral(c.database)}`,
     'postgres',
   );
   if (rows.length === 0) return 'missing';
-  const [relations] = await psql(
-    c,
-    a,
-    "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')",
-  );
-  return Number(relations) > 0 ? 'in use' : 'empty';
+  if (tag !== undefined && rows[0] === `db:${markOf(tag)}`) return 'ours';
+  const [objects] = await psql(c, a, OWN_OBJECTS);
+  return Number(objects) > 0 ? 'in use' : 'empty';
 }
 
 function notEmpty(c: PgConnection): RestoreRefusedError {
@@ -73,17 +118,25 @@ function notEmpty(c: PgConnection): RestoreRefusedError {
   );
 }
 
-/** Before the restore starts: a target name that parses, and no silent overwrite. */
+/** Before the restore starts: a target name that parses, a server that answers, no silent overwrite. */
 async function checkRestore(deps: PostgresPluginDeps, req: RestoreCheck): Promise<void> {
   const target = targetOf(parseDatabaseId(req.resource.id), req.target);
-  if (req.parameters.overwrite === true) return;
-  if ((await databaseState(target, access(deps, req.providerConfig))) === 'in use')
-    throw notEmpty(target);
+  const a = access(deps, req.providerConfig, target);
+  let state: Awaited<ReturnType<typeof databaseState>>;
+  try {
+    state = await databaseState(target, a);
+  } catch (err) {
+    // Retrying would only keep the caller waiting: an unreachable target is refused now.
+    throw new RestoreRefusedError(
+      `cannot check database ${target.database} on ${target.host}:${target.port}: ${(err as Error).message}`,
+    );
+  }
+  if (state === 'in use' && req.parameters.overwrite !== true) throw notEmpty(target);
 }
 
 async function protect(deps: PostgresPluginDeps, ctx: HookContext): Promise<void> {
   const conn = parseDatabaseId(ctx.resource.id);
-  const a = access(deps, ctx.providerConfig);
+  const a = access(deps, ctx.providerConfig, conn);
   let done = 0;
   const chunks = resourceChunks(deps, ctx);
   let stored: StoredStream;
@@ -108,25 +161,27 @@ async function protect(deps: PostgresPluginDeps, ctx: HookContext): Promise<void
 }
 
 /**
- * Restores into the target database. A non-empty target (with overwrite=true) is replaced
- * whole: the dump goes into a staging database that then takes the target's name, so the
- * result holds exactly the checkpoint's tables and a failed restore leaves the old one.
+ * Restores into a staging database that then takes the target's name: the result holds
+ * exactly the checkpoint's objects, a failed or killed restore leaves the target as it was,
+ * and a retry starts the staging database over. A target with anything in it is replaced
+ * only with overwrite=true (or when an earlier attempt of this restore made it).
  */
 async function restoreDatabase(deps: PostgresPluginDeps, ctx: HookContext): Promise<void> {
   const manifest = await ctx.section.getObject<DumpManifest>(DUMP);
   const target = targetOf(parseDatabaseId(ctx.resource.id), ctx.restoreTarget);
-  const a = access(deps, ctx.providerConfig);
-  const state = await databaseState(target, a);
-  if (state === 'in use' && ctx.parameters.overwrite !== true) throw notEmpty(target);
+  const a = access(deps, ctx.providerConfig, target);
   const tag = sha256(Buffer.from(`${ctx.operationId}/${ctx.resource.id}`)).slice(0, 12);
+  const state = await databaseState(target, a, tag);
+  if (state === 'in use' && ctx.parameters.overwrite !== true) throw notEmpty(target);
   const staging = { ...target, database: `karbor_restore_${tag}` };
-  const retired = `karbor_replaced_${tag}`;
-  const into = state === 'in use' ? staging : target;
+  const retired = quoteIdent(`karbor_replaced_${tag}`);
+  const name = quoteIdent(target.database);
   const admin = (sql: string) => psql(target, a, sql, 'postgres');
-  if (into === staging)
-    await admin(`DROP DATABASE IF EXISTS ${quoteIdent(staging.database)} WITH (FORCE)`);
-  if (state === 'missing' || into === staging)
-    await admin(`CREATE DATABASE ${quoteIdent(into.database)}`);
+  await admin(`DROP DATABASE IF EXISTS ${quoteIdent(staging.database)} WITH (FORCE)`);
+  await admin(`CREATE DATABASE ${quoteIdent(staging.database)}`);
+  await admin(
+    `COMMENT ON DATABASE ${quoteIdent(staging.database)} IS ${quoteLiteral(markOf(tag))}`,
+  );
   let done = 0;
   const chunks = resourceChunks(deps, ctx);
   async function* counted() {
@@ -136,20 +191,19 @@ async function restoreDatabase(deps: PostgresPluginDeps, ctx: HookContext): Prom
       yield data;
     }
   }
-  await restore(into, a, counted(), { clean: false }, ctx.signal);
-  if (into === staging) {
-    // The swap: no new sessions on the old database, the open ones ended, then two renames.
-    const name = quoteIdent(target.database);
+  await restore(staging, a, counted(), { clean: false }, ctx.signal);
+  if (state !== 'missing') {
+    // The swap: no new sessions on the old database, the open ones ended, then renamed away.
     await admin(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
     await admin(
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${quoteLiteral(target.database)} AND pid <> pg_backend_pid()`,
     );
-    await admin(`DROP DATABASE IF EXISTS ${quoteIdent(retired)} WITH (FORCE)`);
-    await admin(`ALTER DATABASE ${name} RENAME TO ${quoteIdent(retired)}`);
-    await admin(`ALTER DATABASE ${quoteIdent(staging.database)} RENAME TO ${name}`);
+    await admin(`DROP DATABASE IF EXISTS ${retired} WITH (FORCE)`);
+    await admin(`ALTER DATABASE ${name} RENAME TO ${retired}`);
   }
+  await admin(`ALTER DATABASE ${quoteIdent(staging.database)} RENAME TO ${name}`);
   // Also what an attempt that died between the two renames left behind.
-  await admin(`DROP DATABASE IF EXISTS ${quoteIdent(retired)} WITH (FORCE)`);
+  await admin(`DROP DATABASE IF EXISTS ${retired} WITH (FORCE)`);
 }
 
 async function verify(deps: PostgresPluginDeps, ctx: HookContext): Promise<void> {
@@ -189,14 +243,11 @@ export function postgresqlPlugin(deps: PostgresPluginDeps): ResourcePlugin {
     // The provider's [postgresql] section: `hosts = 127.0.0.1:5432` lists their databases.
     async listInstances(config) {
       const out: GraphResource[] = [];
-      for (const hp of (config.hosts ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean)) {
+      for (const hp of hostsOf(config)) {
         const conn = parseDatabaseId(`${hp}/postgres`);
         const names = await psql(
           conn,
-          access(deps, config),
+          access(deps, config, conn),
           'SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1',
         );
         for (const n of names)

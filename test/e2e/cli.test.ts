@@ -196,6 +196,14 @@ describe('the karbor CLI', () => {
     assert.equal(record.status, 'success');
     assert.deepEqual(record.restore_target, { db: '/tmp/elsewhere' });
     assert.deepEqual(record.parameters, { 'Karbor::Noop#db': { delay_ms: 10 } });
+    // Without --json it says where each resource goes: in place is never silent.
+    const plain = await karbor(
+      ['restore', NOOP_PROVIDER, cp.id, '--target', 'db=/tmp/elsewhere', '--wait'],
+      env,
+    );
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stderr, /^db: to \/tmp\/elsewhere$/m);
+    assert.match(plain.stderr, /^app: in place$/m);
     const restores = await karbor(['restore', 'list'], env);
     assert.match(restores.stdout, new RegExp(`${record.id}\\s+success\\s+${cp.id}`));
     const shown = await karbor(['--json', 'restore', 'show', record.id], env);

@@ -45,6 +45,7 @@ describe('Karbor::Directory on real trees (real dev server, Redis, chunk store)'
     const target = path.join(work(), 'restored');
     const record = await restoreTo(first, target);
     assert.equal(record.status, 'success', JSON.stringify(record.resources_reason));
+    assert.deepEqual(record.destinations, { [src()]: target }, 'where it went, as checked');
     assert.deepEqual(describeTree(target), describeTree(src()));
     assert.ok(describeTree(target).some((l) => l.startsWith('var/empty dir 700')));
     assert.ok(

@@ -159,6 +159,23 @@ describe('Karbor::PostgreSQL::Database and Karbor::Application (real PostgreSQL)
     );
   });
 
+  it('counts functions, types and schemas as contents: such a database is not overwritten', async () => {
+    sql('postgres', 'CREATE DATABASE funcs_only');
+    sql(
+      'funcs_only',
+      "CREATE SCHEMA keepme; CREATE FUNCTION important() RETURNS int LANGUAGE sql AS 'select 1'",
+    );
+    await assert.rejects(
+      fx.svc.restore({
+        providerId: FS_PROVIDER,
+        checkpointId: checkpoint,
+        restoreTarget: { [dbId('shop')]: 'funcs_only', [tree()]: path.join(testEnv.workDir, 'x') },
+      }),
+      /database funcs_only .* is not empty/,
+    );
+    assert.equal(sql('funcs_only', 'SELECT important()').trim(), '1');
+  });
+
   it('never keeps credentials in the checkpoint', async () => {
     const doc = await fx.svc.showCheckpoint(FS_PROVIDER, checkpoint);
     assert.doesNotMatch(JSON.stringify(doc), /password/i);

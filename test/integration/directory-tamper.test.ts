@@ -6,6 +6,7 @@ import { resourceDataPrefix } from '../../bank/keys';
 import type { GraphResource } from '../../graph/resource-graph';
 import type { DataPluginDeps } from '../../plugins/chunk-store/provider-store';
 import { directoryPlugin } from '../../plugins/directory/directory-plugin';
+import { fsAt, readXattrs } from '../../plugins/directory/fs-at';
 import type { Manifest, ManifestEntry } from '../../plugins/directory/manifest';
 import type { Operation } from '../../plugins/types';
 import { dataPluginDeps, hookContext } from '../support/data-deps';
@@ -190,6 +191,32 @@ describe('Karbor::Directory restore of tampered manifests (real redis-server)', 
     const target = path.join(work(), 'from-v1');
     await directoryPlugin(deps).operations.restore!.onMain!(ctx('restore', target));
     assert.deepEqual(describeTree(target), describeTree(src()));
+  });
+
+  it('gives every entry exactly the checkpoint’s attributes: none inherited, none left over', async () => {
+    await deps.bank.updateObject(manifestKey(), good);
+    const target = path.join(work(), 'with-default-acl');
+    fs.mkdirSync(path.join(target, 'etc'), { recursive: true });
+    const at = fsAt();
+    // A default ACL on a directory of the target: new files there would inherit an access ACL.
+    const acl = Buffer.alloc(4 + 8 * 4);
+    acl.writeUInt32LE(2, 0);
+    [0x01, 0x04, 0x10, 0x20].forEach((tag, i) => {
+      acl.writeUInt16LE(tag, 4 + 8 * i);
+      acl.writeUInt16LE(6, 6 + 8 * i);
+      acl.writeUInt32LE(0xffffffff, 8 + 8 * i);
+    });
+    const fd = fs.openSync(target, 'r');
+    try {
+      at.lsetxattrat(fd, 'etc', 'system.posix_acl_default', acl);
+      at.lsetxattrat(fd, 'etc', 'user.stale', Buffer.from('left over'));
+    } finally {
+      fs.closeSync(fd);
+    }
+    await directoryPlugin(deps).operations.restore!.onMain!(ctx('restore', target));
+    assert.deepEqual(treeMeta(target).slice(1), treeMeta(src()).slice(1));
+    assert.deepEqual(readXattrs(path.join(target, 'etc', 'app.conf')), []);
+    assert.deepEqual(readXattrs(path.join(target, 'etc')), []);
   });
 
   it('refuses a manifest that claims another root (an in-place restore would go there)', async () => {
