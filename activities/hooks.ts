@@ -24,6 +24,8 @@ export interface HookInput {
   operationId: string;
   checkpointId: string;
   node: number;
+  /** The resource's id, for whoever reads the input (the Web UI); `node` is what counts. */
+  resource?: string;
   /** One hook, or a few of the resource's hooks that run back to back. */
   hooks: Hook[];
   /** True when the resource's last hook is among them: its status is recorded at the end. */

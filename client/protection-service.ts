@@ -29,7 +29,6 @@ import { connectRedis } from '../common/redis';
 import { pageProviders } from '../providers/provider-registry';
 import type { ProviderDocument } from '../providers/provider-registry';
 import { MAX_HOOK_CONCURRENCY } from '../temporal-config/names';
-import type { OperationTags } from '../temporal-config/search-attributes';
 import { workflowIds } from '../workflows/ids';
 import type {
   DeleteResult,
@@ -48,6 +47,8 @@ import type { GraphResource } from '../graph/resource-graph';
 import { unpackGraph } from '../graph/resource-graph';
 import { checkParameterKeys, checkTargetIds } from '../providers/parameters';
 import { checkPlanShape } from './plan-file';
+import { runMetadata } from './run-metadata';
+import type { RunDescription } from './run-metadata';
 
 type TemporalLink = typeof TemporalLinkModule;
 
@@ -277,6 +278,8 @@ export class ProtectionService {
           operation: 'protect',
           providerId: doc.provider_id,
           planId: doc.id,
+          planName: doc.name,
+          resourceCount: doc.resources.length,
           checkpointId,
           projectId: doc.project_id,
         },
@@ -334,7 +337,9 @@ export class ProtectionService {
         operation: 'restore',
         providerId: req.providerId,
         checkpointId: req.checkpointId,
+        restoreId,
         projectId: this.config.projectId,
+        ...planOf(doc),
       },
     );
     return { restore_id: restoreId, ...started };
@@ -348,7 +353,7 @@ export class ProtectionService {
   ): Promise<CheckpointOperationStarted> {
     checkRunOptions(options);
     // `deleting` too: a delete whose workflow died is run again (its run, if any, is reused).
-    await this.checkpointIn(
+    const doc = await this.checkpointIn(
       providerId,
       checkpointId,
       ['available', 'error', 'error-deleting'],
@@ -359,7 +364,13 @@ export class ProtectionService {
       'deleteCheckpoint',
       workflowIds.delete(checkpointId),
       [{ checkpointId, providerId, caller: this.caller, ...options }],
-      { operation: 'delete', providerId, checkpointId, projectId: this.config.projectId },
+      {
+        operation: 'delete',
+        providerId,
+        checkpointId,
+        projectId: this.config.projectId,
+        ...planOf(doc),
+      },
       // A delete that failed (error-deleting) may be run again under the same id.
       'ALLOW_DUPLICATE',
     );
@@ -373,12 +384,18 @@ export class ProtectionService {
     options: RunOptions = {},
   ): Promise<CheckpointOperationStarted> {
     checkRunOptions(options);
-    await this.checkpointIn(providerId, checkpointId, ['available'], 'verified');
+    const doc = await this.checkpointIn(providerId, checkpointId, ['available'], 'verified');
     const started = await this.startOperation<typeof verifyCheckpoint>(
       'verifyCheckpoint',
       workflowIds.verify(checkpointId),
       [{ checkpointId, providerId, caller: this.caller, ...options }],
-      { operation: 'verify', providerId, checkpointId, projectId: this.config.projectId },
+      {
+        operation: 'verify',
+        providerId,
+        checkpointId,
+        projectId: this.config.projectId,
+        ...planOf(doc),
+      },
       'ALLOW_DUPLICATE',
     );
     return { checkpoint_id: checkpointId, ...started };
@@ -489,7 +506,7 @@ export class ProtectionService {
     workflowType: string,
     workflowId: string,
     args: Parameters<W>,
-    tags: OperationTags,
+    tags: RunDescription,
     reuse: 'REJECT_DUPLICATE' | 'ALLOW_DUPLICATE' = 'REJECT_DUPLICATE',
   ): Promise<OperationStarted> {
     const { link, client } = await this.t();
@@ -497,6 +514,7 @@ export class ProtectionService {
       workflowId,
       taskQueue: this.config.taskQueue,
       args,
+      ...runMetadata(tags, this.caller),
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: reuse,
       typedSearchAttributes: link.searchAttributesFor(tags),
@@ -614,4 +632,15 @@ function checkRunOptions(options: RunOptions): void {
       `concurrency must be a whole number from 1 to ${MAX_HOOK_CONCURRENCY}, not ${c}`,
     );
   }
+}
+
+/** A checkpoint's plan, as a run's metadata names it. */
+function planOf(
+  doc: CheckpointDocument,
+): Pick<RunDescription, 'planId' | 'planName' | 'resourceCount'> {
+  return {
+    planId: doc.protection_plan.id,
+    planName: doc.protection_plan.name,
+    resourceCount: doc.protection_plan.resources.length,
+  };
 }

@@ -9,6 +9,7 @@ import {
   isCancellation,
   patched,
   proxyActivities,
+  setCurrentDetails,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
@@ -89,17 +90,25 @@ export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
     const toRun = [task.hook, ...followers.filter((h) => implemented(task.node, h))];
     const last = plan.lastHookOf(task.node);
     const lease = opts.lease?.();
+    const type = schedule.types[schedule.nodeTypes[task.node]!]!;
     scope
       .run(() =>
-        hooks.runResourceHook({
-          operation: opts.operation,
-          operationId: opts.operationId,
-          checkpointId: opts.checkpointId,
-          node: task.node,
-          hooks: toRun,
-          final: last !== undefined && toRun.includes(last),
-          ...(lease ? { lease } : {}),
-        }),
+        // The summary is what the Web UI shows for the event: which resource, which hooks.
+        hooks.runResourceHook.executeWithOptions(
+          { ...HOOK_ACTIVITY, summary: `${type} ${id}: ${toRun.join(', ')}` },
+          [
+            {
+              operation: opts.operation,
+              operationId: opts.operationId,
+              checkpointId: opts.checkpointId,
+              node: task.node,
+              resource: id,
+              hooks: toRun,
+              final: last !== undefined && toRun.includes(last),
+              ...(lease ? { lease } : {}),
+            },
+          ],
+        ),
       )
       .then(
         (result: { bytes: number } | undefined) => {
@@ -119,6 +128,7 @@ export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
     while (!stopping && !pausing && queue.length > 0 && running.size < opts.concurrency) {
       start(queue.shift()!);
     }
+    showProgress(progress, failures[failures.length - 1]);
     if (running.size === 0) break;
     try {
       if (cancelled === undefined) await condition(() => finished.length > 0);
@@ -161,11 +171,42 @@ export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
       queue.push(...plan.takeReady());
     }
     progress.running = runningIds(running, ids);
+    showProgress(progress, failures[failures.length - 1]);
   }
   if (cancelled !== undefined) return { outcome: 'cancelled', cancel: cancelled };
   if (failures.length > 0) return { outcome: 'failed', reason: failures.join('; ') };
   if (!plan.finished) return { outcome: 'paused', snapshot: plan.snapshot() };
   return { outcome: 'done' };
+}
+
+/** Binary units, as the CLI prints them. */
+function bytesText(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}
+
+/**
+ * The Web UI's "current details" of a run: its phase, how far it got, what runs now and the
+ * last failure. Not a command: changing it never affects replay.
+ */
+export function showProgress(progress: Progress, lastFailure?: string): void {
+  const lines = [
+    `**${progress.phase}**: ${progress.done} of ${progress.total} resources done` +
+      (progress.failed > 0 ? `, ${progress.failed} failed` : '') +
+      (progress.bytes > 0 ? `, ${bytesText(progress.bytes)} moved` : ''),
+  ];
+  if (progress.running.length > 0) {
+    const shown = progress.running.slice(0, 10).join(', ');
+    lines.push(`running: ${shown}${progress.running.length > 10 ? ', …' : ''}`);
+  }
+  if (lastFailure) lines.push(`last failure: ${lastFailure}`);
+  setCurrentDetails(lines.join('  \n'));
 }
 
 function runningIds(running: Map<string, HookTask>, ids: string[]): string[] {

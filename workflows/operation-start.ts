@@ -1,5 +1,5 @@
 import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
-import { describe, failureType } from './hook-runner';
+import { describe, failureType, showProgress } from './hook-runner';
 import { operationStartedUpdate, progressQuery } from './definitions';
 import type { Progress, RunOptions } from './definitions';
 import {
@@ -14,12 +14,22 @@ import {
 export function operationHandlers(progress: Progress, id: string) {
   let started = false;
   let startError: ApplicationFailure | undefined;
-  setHandler(progressQuery, () => progress);
-  setHandler(operationStartedUpdate, async () => {
-    await condition(() => started || startError !== undefined);
-    if (startError) throw startError;
-    return { id };
+  setHandler(progressQuery, () => progress, {
+    description:
+      'Where the operation is: phase, resources total / done / failed / running, per-resource state, bytes moved by finished hooks.',
   });
+  setHandler(
+    operationStartedUpdate,
+    async () => {
+      await condition(() => started || startError !== undefined);
+      if (startError) throw startError;
+      return { id };
+    },
+    {
+      description:
+        "Returns the operation's id once its record exists in the bank, or fails with the reason the operation was refused.",
+    },
+  );
   return {
     /**
      * Runs the step that creates the operation's record (or, on a continued run, reloads
@@ -30,6 +40,7 @@ export function operationHandlers(progress: Progress, id: string) {
         const result = await step();
         started = true;
         progress.phase = 'running';
+        showProgress(progress);
         return result;
       } catch (err) {
         progress.phase = 'failed';
