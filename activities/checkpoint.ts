@@ -4,6 +4,7 @@ import type { LeaseManager } from '../bank/leases';
 import type { PlanStore } from '../bank/plan-store';
 import type { CheckpointDocument } from '../common/documents';
 import { LeaseLostError } from '../common/errors';
+import { countLease } from './metrics';
 import { operationSchedule } from '../graph/operation-schedule';
 import type { OperationSchedule } from '../graph/operation-schedule';
 import { unpackGraph } from '../graph/resource-graph';
@@ -136,9 +137,11 @@ export function checkpointActivities(deps: CheckpointActivityDeps) {
     async renewCheckpointLease(lease: LeaseToken): Promise<LeaseToken> {
       try {
         await leases.renew(lease);
+        countLease('renewals');
         return lease;
       } catch (err) {
         if (!(err instanceof LeaseLostError)) throw err;
+        countLease('losses');
         return leases.acquire(lease.checkpointId, lease.owner);
       }
     },

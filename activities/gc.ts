@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
+import { chunkStoreSize, countGc } from './metrics';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { ChunkRefs } from '../bank/chunk-refs';
@@ -178,6 +179,14 @@ export function gcActivities(deps: GcActivityDeps) {
         report.chunks_removed += swept.chunksRemoved;
         report.bytes_removed += swept.bytesRemoved;
         report.temp_files_removed += swept.tempFilesRemoved;
+        chunkStoreSize(providerId, swept.chunksKept, swept.bytesKept);
+      }
+      if (!dry) {
+        for (const c of report.checkpoints) countGc(`checkpoint ${c.action}`, 1);
+        for (const r of report.restores) countGc(`restore ${r.action}`, 1);
+        countGc('chunks removed', report.chunks_removed);
+        countGc('temporary files removed', report.temp_files_removed);
+        countGc('operation plans removed', report.operation_plans_removed);
       }
       return report;
     },

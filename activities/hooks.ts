@@ -13,6 +13,7 @@ import { unpackGraph } from '../graph/resource-graph';
 import type { PackedGraph } from '../graph/resource-graph';
 import { HOOK_METHODS } from '../plugins/types';
 import type { HookContext, HookProgress, Operation } from '../plugins/types';
+import { countBytes, hookDuration } from './metrics';
 import { parametersFor } from '../providers/parameters';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import type { PluginRegistry } from '../plugins/registry';
@@ -154,6 +155,8 @@ export function hookActivities(deps: HookActivityDeps) {
         ...(restoreTarget !== undefined ? { restoreTarget } : {}),
         providerConfig: (plugin && provider.config[plugin.name]) ?? {},
         heartbeat,
+        record: (stats) =>
+          countBytes(stats, { resource_type: resource.type, operation: input.operation }),
         warn: async (message) => {
           await log(current, 'warning', message);
         },
@@ -197,9 +200,30 @@ export function hookActivities(deps: HookActivityDeps) {
           if (stopping !== undefined) {
             throw new OperationStoppedError(`not started: the operation is stopping (${stopping})`);
           }
+          const began = Date.now();
+          const timed = (outcome: string) =>
+            hookDuration(Date.now() - began, {
+              resource_type: resource.type,
+              hook,
+              operation: input.operation,
+              outcome,
+            });
+          actx.log.info(`${resource.type} ${resource.id}: ${input.operation} ${hook} started`, {
+            hook,
+          });
           try {
             await operationHooks?.[HOOK_METHODS[hook]]?.(ctx);
+            timed('ok');
+            actx.log.info(`${resource.type} ${resource.id}: ${input.operation} ${hook} ended`, {
+              hook,
+              ms: Date.now() - began,
+            });
           } catch (err) {
+            timed('failed');
+            actx.log.warn(`${resource.type} ${resource.id}: ${input.operation} ${hook} failed`, {
+              hook,
+              error: err instanceof Error ? err.message : String(err),
+            });
             const cancelled = actx.cancellationSignal.aborted || err instanceof CancelledFailure;
             const message = cancelled
               ? 'cancelled: the operation is stopping'

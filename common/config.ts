@@ -26,6 +26,19 @@ export interface KarborConfig {
   gc: GcSettings;
   /** Where the Temporal and Redis endpoints came from, for `--help` and error messages. */
   endpointsFrom?: string;
+  /** KARBOR_METRICS_ADDRESS (host:port): the worker's /metrics, /healthz and /readyz. */
+  metricsAddress?: string;
+  /** KARBOR_LOG_FORMAT: `json` for one JSON object per line, else readable text. */
+  logFormat?: 'text' | 'json';
+}
+
+/** `host:port` with a port in range; the host may be empty (all interfaces). */
+export function checkListenAddress(raw: string, name: string): string {
+  const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]*):(\d{1,5})$/.exec(raw);
+  if (!m || Number(m[2]) > 65535) {
+    throw new InvalidArgumentError(`${name} must be host:port (e.g. 0.0.0.0:9464), got ${raw}`);
+  }
+  return raw;
 }
 
 /**
@@ -137,6 +150,14 @@ function leaseSettings(env: NodeJS.ProcessEnv): LeaseSettings {
   return { expireWindowMs, renewWindowMs, validityWindowMs };
 }
 
+function logFormatVar(env: NodeJS.ProcessEnv): 'text' | 'json' {
+  const v = env.KARBOR_LOG_FORMAT || 'text';
+  if (v !== 'text' && v !== 'json') {
+    throw new InvalidArgumentError(`KARBOR_LOG_FORMAT must be text or json, got ${v}`);
+  }
+  return v;
+}
+
 /**
  * Reads the configuration from an environment. Called once by each entry point (worker,
  * CLI, scripts); nothing below them reads process.env. A malformed value is an error that
@@ -161,8 +182,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv): KarborConfig {
       intervalSeconds: intVar(env, 'KARBOR_GC_INTERVAL_S', DEFAULT_GC_SETTINGS.intervalSeconds),
       graceSeconds: intVar(env, 'KARBOR_GC_GRACE_S', DEFAULT_GC_SETTINGS.graceSeconds),
     },
+    logFormat: logFormatVar(env),
     endpointsFrom: `Temporal from ${from('TEMPORAL_ADDRESS', !!dev?.temporal)}, Redis from ${from('REDIS_URL', !!dev?.redis)}`,
   };
+  if (env.KARBOR_METRICS_ADDRESS)
+    cfg.metricsAddress = checkListenAddress(env.KARBOR_METRICS_ADDRESS, 'KARBOR_METRICS_ADDRESS');
   if (env.KARBOR_PROVIDERS_DIR) cfg.providersDir = env.KARBOR_PROVIDERS_DIR;
   if (env.KARBOR_DATA_DIR) cfg.dataDir = env.KARBOR_DATA_DIR;
   if (env.KARBOR_CHUNK_THREADS) cfg.chunkThreads = intVar(env, 'KARBOR_CHUNK_THREADS', 1, 1, 256);

@@ -15,6 +15,18 @@ export interface HookProgress {
   message?: string;
 }
 
+/** Bytes a data hook moved, by kind: counted in the worker's metrics. */
+export interface DataStats {
+  /** Read from the source while protecting. */
+  read?: number;
+  /** New to the chunk store (written). */
+  stored?: number;
+  /** Already in the store, so not written again (deduplicated or unchanged). */
+  deduplicated?: number;
+  /** Written back while restoring. */
+  restored?: number;
+}
+
 /** Everything a hook may use; I/O beyond this goes through the plugin's own dependencies. */
 export interface HookContext {
   operation: Operation;
@@ -38,6 +50,8 @@ export interface HookContext {
    * system cannot restore, say) as a `warning` event in the operation log.
    */
   warn(message: string): Promise<void>;
+  /** Counts the bytes the hook moved (metrics), once the work they stand for is done. */
+  record(stats: DataStats): void;
   /** Reports liveness and progress; long hooks call it often. */
   heartbeat(progress?: HookProgress): void;
   /** Aborted when the operation is cancelled or the worker shuts down. */

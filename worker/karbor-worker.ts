@@ -22,6 +22,7 @@ import { PluginRegistry } from '../plugins/registry';
 import { ProviderRegistry } from '../providers/provider-registry';
 import type { ProviderDocument } from '../providers/provider-registry';
 import { ensureGcSchedule } from './gc-schedule';
+import { resourceLogAttributes } from './observability';
 
 /** Where chunk stores live when KARBOR_DATA_DIR is not set. */
 export const DEFAULT_DATA_DIR = path.join(__dirname, '..', '..', '.run', 'data');
@@ -129,5 +130,6 @@ export async function createKarborWorker(opts: KarborWorkerOptions): Promise<Wor
     // Heartbeats reach the server at least this often, so a cancelled hook (another one
     // failed) hears about it within seconds rather than most of its heartbeat timeout.
     maxHeartbeatThrottleInterval: '2s',
+    interceptors: { activity: [() => resourceLogAttributes()] },
   });
 }

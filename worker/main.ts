@@ -6,16 +6,34 @@ import { Client, Connection } from '@temporalio/client';
 import { configFromEnv } from '../common/config';
 import { KarborError } from '../common/errors';
 import { connectRedis, redactUrl } from '../common/redis';
+import type { Worker } from '@temporalio/worker';
 import { connectTemporalWorker, createKarborWorker } from './karbor-worker';
+import { installTelemetry, serveObservability } from './observability';
 
 async function main(): Promise<void> {
   const config = configFromEnv(process.env);
+  const telemetry = await installTelemetry({
+    logFormat: config.logFormat ?? 'text',
+    metrics: config.metricsAddress !== undefined,
+  });
+  const log = telemetry.logger;
   const redis = await connectRedis(config.redisUrl, 'karbor-worker');
   try {
     const connection = await connectTemporalWorker(config.temporalAddress);
     const clientConnection = await Connection.connect({ address: config.temporalAddress });
     try {
       const client = new Client({ connection: clientConnection, namespace: config.namespace });
+      // Ready only once the worker exists and polls.
+      const running: { worker?: Worker } = {};
+      const listener = config.metricsAddress
+        ? await serveObservability(config.metricsAddress, telemetry.metricsSource, {
+            redis,
+            temporal: clientConnection,
+            worker: () => running.worker,
+          })
+        : undefined;
+      if (config.metricsAddress)
+        log.info(`metrics, /healthz and /readyz on http://${config.metricsAddress}`);
       const worker = await createKarborWorker({
         config,
         connection,
@@ -24,11 +42,16 @@ async function main(): Promise<void> {
         client,
         gcSchedule: process.env.KARBOR_GC_SCHEDULE !== 'off',
       });
-      console.log(
+      running.worker = worker;
+      log.info(
         `karbor-worker: polling ${config.taskQueue} on ${config.temporalAddress} (namespace ${config.namespace}), bank ${config.bankPrefix} at ${redactUrl(config.redisUrl)}`,
       );
-      await worker.run();
-      console.log('karbor-worker: stopped');
+      try {
+        await worker.run();
+      } finally {
+        listener?.close();
+      }
+      log.info('karbor-worker: stopped');
     } finally {
       await connection.close();
       await clientConnection.close();

@@ -5,7 +5,7 @@ import { newProgress } from './definitions';
 import type { DeleteInput, DeleteResult } from './definitions';
 import { runHooks } from './hook-runner';
 import { operationHandlers, runSettings } from './operation-start';
-import { endFailed, finishing, whenCancelled } from './outcome';
+import { countOperation, endFailed, finishing, whenCancelled } from './outcome';
 
 const bank = proxyActivities<Activities>(BANK_ACTIVITY);
 
@@ -50,5 +50,6 @@ export async function deleteCheckpoint(input: DeleteInput): Promise<DeleteResult
   progress.phase = 'completing';
   await finishing(() => bank.finishDelete(checkpointId));
   progress.phase = 'finished';
+  countOperation('finished', 'succeeded');
   return { checkpoint_id: checkpointId, status: 'deleted' };
 }

@@ -1,5 +1,6 @@
 import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
 import { describe, failureType, showProgress } from './hook-runner';
+import { countOperation } from './outcome';
 import { operationStartedUpdate, progressQuery } from './definitions';
 import type { Progress, RunOptions } from './definitions';
 import {
@@ -36,14 +37,17 @@ export function operationHandlers(progress: Progress, id: string) {
      * its schedule) and tells the waiting client how it went; a failure ends the run.
      */
     async begin<T>(step: () => Promise<T>): Promise<T> {
+      const fresh = progress.phase === 'validating'; // not a continued run
       try {
         const result = await step();
         started = true;
+        if (fresh) countOperation('started');
         progress.phase = 'running';
         showProgress(progress);
         return result;
       } catch (err) {
         progress.phase = 'failed';
+        if (fresh) countOperation('finished', 'refused');
         startError = ApplicationFailure.create({
           type: failureType(err) ?? 'OPERATION_NOT_STARTED',
           message: describe(err),

@@ -1,13 +1,33 @@
 // How an operation workflow ends when it does not simply succeed: Failed after its record
 // says why, or Canceled after its record says `cancelled`.
-import { ApplicationFailure, CancellationScope, patched } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  metricMeter,
+  patched,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Progress } from './definitions';
+
+/**
+ * Counts an operation's start or end (`karbor_operations_started` / `_finished`, by
+ * workflow type and outcome). The SDK leaves replays out, so each counts once.
+ */
+export function countOperation(
+  event: 'started' | 'finished',
+  outcome?: 'succeeded' | 'failed' | 'cancelled' | 'refused',
+): void {
+  metricMeter
+    .createCounter(`karbor_operations_${event}`, 'operations', `Karbor operations ${event}`)
+    .add(1, { operation: workflowInfo().workflowType, ...(outcome ? { outcome } : {}) });
+}
 
 /**
  * Ends the run Failed (the record already says why), so the Web UI's Failed filter shows
  * it. Runs recorded before this change completed with the failure as their result.
  */
 export function endFailed(reason: string): void {
+  countOperation('finished', 'failed');
   if (patched('fail-workflow-on-failure')) {
     throw ApplicationFailure.create({
       type: 'OPERATION_FAILED',
@@ -25,6 +45,7 @@ export async function whenCancelled(
 ): Promise<never> {
   progress.phase = 'cancelled';
   await CancellationScope.nonCancellable(record);
+  countOperation('finished', 'cancelled');
   throw cancel;
 }
 

@@ -13,7 +13,7 @@ import { newProgress } from './definitions';
 import type { HeldLease, ProtectInput, ProtectResult } from './definitions';
 import { describe, hooklessResources, runHooks } from './hook-runner';
 import { operationHandlers, runSettings } from './operation-start';
-import { endFailed, finishing, whenCancelled } from './outcome';
+import { countOperation, endFailed, finishing, whenCancelled } from './outcome';
 
 const bank = proxyActivities<Activities>(BANK_ACTIVITY);
 
@@ -117,5 +117,6 @@ export async function protect(input: ProtectInput): Promise<ProtectResult> {
     return { checkpoint_id: checkpointId, status: 'error', reason: completed.reason };
   }
   progress.phase = 'finished';
+  countOperation('finished', 'succeeded');
   return { checkpoint_id: checkpointId, status: 'available' };
 }

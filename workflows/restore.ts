@@ -5,7 +5,7 @@ import { newProgress } from './definitions';
 import type { RestoreInput, RestoreResult } from './definitions';
 import { hooklessResources, runHooks } from './hook-runner';
 import { operationHandlers, runSettings } from './operation-start';
-import { endFailed, finishing, whenCancelled } from './outcome';
+import { countOperation, endFailed, finishing, whenCancelled } from './outcome';
 
 const bank = proxyActivities<Activities>(BANK_ACTIVITY);
 
@@ -58,5 +58,6 @@ export async function restore(input: RestoreInput): Promise<RestoreResult> {
   );
   progress.phase = ok ? 'finished' : 'failed';
   if (!ok) endFailed(reason);
+  countOperation('finished', 'succeeded');
   return { restore_id: restoreId, status: ok ? 'success' : 'failure', ...(ok ? {} : { reason }) };
 }

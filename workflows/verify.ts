@@ -4,6 +4,7 @@ import { BANK_ACTIVITY } from '../temporal-config/activity-options';
 import { newProgress } from './definitions';
 import type { VerifyInput, VerifyResult } from './definitions';
 import { runHooks } from './hook-runner';
+import { countOperation } from './outcome';
 import { operationHandlers, runSettings } from './operation-start';
 
 const bank = proxyActivities<Activities>(BANK_ACTIVITY);
@@ -38,6 +39,7 @@ export async function verifyCheckpoint(input: VerifyInput): Promise<VerifyResult
     });
   }
   progress.phase = run.outcome === 'done' ? 'finished' : 'failed';
+  countOperation('finished', run.outcome === 'done' ? 'succeeded' : 'failed');
   return {
     checkpoint_id: checkpointId,
     status: run.outcome === 'done' ? 'verified' : 'damaged',

@@ -10,6 +10,9 @@ export interface StoreSweep {
   chunksRemoved: number;
   bytesRemoved: number;
   tempFilesRemoved: number;
+  /** What the store holds after the sweep (before it, on a dry run). */
+  chunksKept: number;
+  bytesKept: number;
 }
 
 /**
@@ -27,7 +30,13 @@ export async function sweepStore(
   onProgress: () => void = () => {},
 ): Promise<StoreSweep> {
   const store = new ChunkStore(dir);
-  const out: StoreSweep = { chunksRemoved: 0, bytesRemoved: 0, tempFilesRemoved: 0 };
+  const out: StoreSweep = {
+    chunksRemoved: 0,
+    bytesRemoved: 0,
+    tempFilesRemoved: 0,
+    chunksKept: 0,
+    bytesKept: 0,
+  };
   let batch: { hash: string; mtimeMs: number; size: number }[] = [];
   const flush = async () => {
     const sizes = new Map(batch.map((f) => [f.hash, f.size]));
@@ -40,6 +49,12 @@ export async function sweepStore(
     }
     out.chunksRemoved += doomed.length;
     for (const h of doomed) out.bytesRemoved += sizes.get(h) ?? 0;
+    const gone = dryRun ? new Set<string>() : new Set(doomed);
+    for (const [h, size] of sizes) {
+      if (gone.has(h)) continue;
+      out.chunksKept++;
+      out.bytesKept += size;
+    }
     onProgress();
   };
   for await (const f of store.files()) {

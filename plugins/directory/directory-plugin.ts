@@ -9,7 +9,7 @@ import type { GraphResource } from '../../graph/resource-graph';
 import { sha256 } from '../chunk-store/chunk-store';
 import { manifestToRelease, resourceChunks } from '../chunk-store/provider-store';
 import type { DataPluginDeps } from '../chunk-store/provider-store';
-import type { HookContext, ResourcePlugin, RestoreCheck } from '../types';
+import type { DataStats, HookContext, ResourcePlugin, RestoreCheck } from '../types';
 import { TreeError } from './manifest';
 import type { Manifest, ManifestEntry } from './manifest';
 import { restoreTree } from './restore-tree';
@@ -79,6 +79,7 @@ async function protect(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   const files = [...tree.paths.keys()];
   const total = files.reduce((n, e) => n + (e.size ?? 0), 0);
   const onBytes = progress(ctx, total);
+  let stats: DataStats = {};
   try {
     // Like restic's parent snapshot: a file whose size, mtime, ctime and inode did not
     // change keeps its chunks without being read again (when they are all still there).
@@ -100,6 +101,10 @@ async function protect(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
       onBytes,
       ctx.signal,
     );
+    const read = stored.reduce((n, s) => n + s.bytes, 0);
+    const stored_ = stored.reduce((n, s) => n + s.newBytes, 0);
+    const reused = files.reduce((n, e) => n + (toRead.includes(e) ? 0 : (e.size ?? 0)), 0);
+    stats = { read, stored: stored_, deduplicated: read - stored_ + reused };
     toRead.forEach((e, i) => {
       const s = stored[i]!;
       e.chunks = s.chunks;
@@ -123,6 +128,7 @@ async function protect(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   };
   await ctx.section.updateObject(MANIFEST, manifest);
   await deps.bank.updateObject(lastProtectKey(ctx), { checkpoint_id: ctx.checkpointId });
+  ctx.record(stats);
 }
 
 /**
@@ -149,6 +155,17 @@ async function restore(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
     retry: ctx.attempt > 1,
     warn: (m) => ctx.warn(m),
   });
+  ctx.record({
+    restored: manifest.entries.reduce(
+      (n, e) => n + (e.type === 'file' && !e.link && !e.link_b64 ? dataBytesOf(e) : 0),
+      0,
+    ),
+  });
+}
+
+/** The bytes a file entry's chunks hold: its size, or its data regions when sparse. */
+function dataBytesOf(e: ManifestEntry): number {
+  return e.extents ? e.extents.reduce((n, [, len]) => n + len, 0) : (e.size ?? 0);
 }
 
 /** Before the restore starts: an absolute target that is (or can become) a real directory. */

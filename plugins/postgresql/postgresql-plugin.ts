@@ -158,6 +158,11 @@ async function protect(deps: PostgresPluginDeps, ctx: HookContext): Promise<void
     bytes: stored.bytes,
   };
   await ctx.section.updateObject(DUMP, manifest);
+  ctx.record({
+    read: stored.bytes,
+    stored: stored.newBytes,
+    deduplicated: stored.bytes - stored.newBytes,
+  });
 }
 
 /**
@@ -192,6 +197,7 @@ async function restoreDatabase(deps: PostgresPluginDeps, ctx: HookContext): Prom
     }
   }
   await restore(staging, a, counted(), { clean: false }, ctx.signal);
+  ctx.record({ restored: done });
   if (state !== 'missing') {
     // The swap: no new sessions on the old database, the open ones ended, then renamed away.
     await admin(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);

@@ -1,26 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { freePort } from '../../scripts/services';
-import { envFor, eventually, isolatedConfig, WORKER_MAIN } from '../support/env';
-
-interface Exit {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function startWorkerProcess(env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [WORKER_MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<Exit>((resolve) =>
-    child.on('exit', (code) => resolve({ code, stdout, stderr })),
-  );
-  return { child, exited, output: () => stdout + stderr };
-}
+import { envFor, eventually, isolatedConfig } from '../support/env';
+import { startWorkerProcess } from '../support/worker-process';
 
 describe('the worker process', () => {
   it('exits non-zero with one clear line naming the Redis address when Redis is down', async () => {
@@ -51,8 +33,8 @@ describe('the worker process', () => {
       Promise.resolve(w.output().includes('polling') ? true : undefined),
     );
     w.child.kill('SIGTERM');
-    const { code, stdout } = await w.exited;
+    const { code, stderr } = await w.exited;
     assert.equal(code, 0);
-    assert.match(stdout, /karbor-worker: stopped/);
+    assert.match(stderr, /karbor-worker: stopped/);
   });
 });

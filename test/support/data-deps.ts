@@ -57,6 +57,7 @@ export function hookContext(
     ...(opts.restoreTarget ? { restoreTarget: opts.restoreTarget } : {}),
     providerConfig: {},
     heartbeat: () => {},
+    record: () => {},
     warn: (message) => {
       opts.warnings?.push(message);
       return Promise.resolve();
