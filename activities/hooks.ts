@@ -12,7 +12,7 @@ import type { Hook } from '../graph/hook-schedule';
 import { unpackGraph } from '../graph/resource-graph';
 import type { PackedGraph } from '../graph/resource-graph';
 import { HOOK_METHODS } from '../plugins/types';
-import type { HookContext, HookProgress, Operation } from '../plugins/types';
+import type { DataStats, HookContext, HookProgress, Operation } from '../plugins/types';
 import { countBytes, hookDuration } from './metrics';
 import { parametersFor } from '../providers/parameters';
 import type { ProviderRegistry } from '../providers/provider-registry';
@@ -90,7 +90,7 @@ export function hookActivities(deps: HookActivityDeps) {
      * schedule lets them follow each other directly). Each hook's start, end or error goes
      * to the operation log; a failure names the hook.
      */
-    async runResourceHook(input: HookInput): Promise<{ bytes: number }> {
+    async runResourceHook(input: HookInput): Promise<{ bytes: number; stats: DataStats }> {
       const actx = Context.current();
       const { doc, graph } = await cache.get(input.checkpointId, input.operation === 'restore');
       const resource = graph.nodes[input.node];
@@ -136,6 +136,8 @@ export function hookActivities(deps: HookActivityDeps) {
         if (progress) lastProgress = progress;
         actx.heartbeat({ resource: resource.id, hook: current, ...(lastProgress ?? {}) });
       };
+      /** What the hooks reported moving: returned to the workflow for its summary. */
+      const recorded: DataStats = {};
       const ctx: HookContext = {
         operation: input.operation,
         operationId: input.operationId,
@@ -155,8 +157,11 @@ export function hookActivities(deps: HookActivityDeps) {
         ...(restoreTarget !== undefined ? { restoreTarget } : {}),
         providerConfig: (plugin && provider.config[plugin.name]) ?? {},
         heartbeat,
-        record: (stats) =>
-          countBytes(stats, { resource_type: resource.type, operation: input.operation }),
+        record: (stats) => {
+          countBytes(stats, { resource_type: resource.type, operation: input.operation });
+          for (const [k, v] of Object.entries(stats) as [keyof DataStats, number][])
+            recorded[k] = (recorded[k] ?? 0) + v;
+        },
         warn: async (message) => {
           await log(current, 'warning', message);
         },
@@ -254,7 +259,7 @@ export function hookActivities(deps: HookActivityDeps) {
       }
       if (input.final)
         await recordStatus(deps, input, lease, resource.id, STATUS_DONE[input.operation]);
-      return { bytes: bytes + (lastProgress?.bytesDone ?? 0) };
+      return { bytes: bytes + (lastProgress?.bytesDone ?? 0), stats: recorded };
     },
   };
 }

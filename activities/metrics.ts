@@ -9,7 +9,7 @@ const meter = () => Context.current().metricMeter;
 
 export function countBytes(stats: DataStats, tags: MetricTags): void {
   for (const [kind, n] of Object.entries(stats) as [keyof DataStats, number | undefined][]) {
-    if (!n) continue;
+    if (!n || kind === 'files') continue;
     meter()
       .createCounter(`karbor_bytes_${kind}`, 'bytes', `Bytes ${kind} by data hooks`)
       .add(n, tags);

@@ -7,6 +7,7 @@ import { PLAN_SCHEMA } from '../common/plan-schema';
 import { WIRE_SCHEMAS } from '../common/wire-schemas';
 import { InvalidArgumentError as KarborInvalidArgument } from '../common/errors';
 import { MAX_HOOK_CONCURRENCY } from '../temporal-config/names';
+import { workflowIds } from '../workflows/ids';
 import type { KarborConfig } from '../common/config';
 import { describeFailure, EXIT } from './exit-codes';
 import { printJson, printProperties, printTable } from './output';
@@ -229,16 +230,14 @@ function addProtectCommand(program: Command): void {
             else out(started.checkpoint_id);
             return EXIT.ok;
           }
-          await watchProgress(
-            svc,
-            started.workflow_id,
-            () => svc.waitForProtect(started.checkpoint_id),
-            `karbor checkpoint show ${plan.provider_id} ${started.checkpoint_id}`,
-          );
-          const doc = await svc.showCheckpoint(plan.provider_id, started.checkpoint_id);
-          if (g.json) printJson(doc);
-          else out(`${doc.id} ${doc.status}${doc.reason ? `: ${doc.reason}` : ''}`);
-          return doc.status === 'available' ? EXIT.ok : EXIT.failed;
+          return waitAndReport(svc, g, {
+            what: `checkpoint ${started.checkpoint_id}`,
+            workflowId: started.workflow_id,
+            wait: () => svc.waitForProtect(started.checkpoint_id),
+            reattach: `karbor checkpoint watch ${plan.provider_id} ${started.checkpoint_id}`,
+            document: () => svc.showCheckpoint(plan.provider_id, started.checkpoint_id),
+            ok: (doc) => doc.status === 'available',
+          });
         },
         (planArg: string, _opts: unknown) => void looksLikeFile(planArg),
       ),
@@ -300,16 +299,14 @@ function addRestoreCommands(program: Command): void {
             else out(started.restore_id);
             return EXIT.ok;
           }
-          await watchProgress(
-            svc,
-            started.workflow_id,
-            () => svc.waitForRestore(started.restore_id),
-            `karbor restore show ${started.restore_id}`,
-          );
-          const record = await svc.showRestore(started.restore_id);
-          if (g.json) printJson(record);
-          else out(`${record.id} ${record.status}${record.reason ? `: ${record.reason}` : ''}`);
-          return record.status === 'success' ? EXIT.ok : EXIT.failed;
+          return waitAndReport(svc, g, {
+            what: `restore ${started.restore_id}`,
+            workflowId: started.workflow_id,
+            wait: () => svc.waitForRestore(started.restore_id),
+            reattach: `karbor restore watch ${started.restore_id}`,
+            document: () => svc.showRestore(started.restore_id),
+            ok: (record) => record.status === 'success',
+          });
         },
       ),
     );
@@ -322,6 +319,29 @@ function addRestoreCommands(program: Command): void {
         await svc.cancelRestore(id);
         if (g.json) printJson({ restore_id: id, cancelled: true });
         else out(`cancelling restore ${id}`);
+      }),
+    );
+  restore
+    .command('watch')
+    .description('re-attach to a running restore and wait for it')
+    .argument('<restore_id>')
+    .action(
+      run(async (svc, g, id: string) => {
+        const record = await svc.showRestore(id);
+        if (record.status === 'in_progress') {
+          return waitAndReport(svc, g, {
+            what: `restore ${id}`,
+            workflowId: workflowIds.restore(id),
+            wait: () => svc.waitForRestore(id),
+            reattach: `karbor restore watch ${id}`,
+            started: false,
+            document: () => svc.showRestore(id),
+            ok: (r) => r.status === 'success',
+          });
+        }
+        if (g.json) printJson(record);
+        else out(`${record.id} ${record.status}${record.reason ? `: ${record.reason}` : ''}`);
+        return record.status === 'success' ? EXIT.ok : EXIT.failed;
       }),
     );
   restore
@@ -430,15 +450,57 @@ function addCheckpointCommands(program: Command): void {
           else out(`deleting ${checkpointId}`);
           return EXIT.ok;
         }
-        const result = await watchProgress(
-          svc,
-          started.workflow_id,
-          () => svc.waitForDelete(checkpointId),
-          `karbor checkpoint show ${providerId} ${checkpointId}`,
-        );
-        if (g.json) printJson(result);
-        else out(`${checkpointId} ${result.status}${result.reason ? `: ${result.reason}` : ''}`);
-        return result.status === 'deleted' ? EXIT.ok : EXIT.failed;
+        return waitAndReport(svc, g, {
+          what: `checkpoint ${checkpointId}`,
+          workflowId: started.workflow_id,
+          wait: () => svc.waitForDelete(checkpointId),
+          reattach: `karbor checkpoint watch ${providerId} ${checkpointId}`,
+          ok: (result) => result.status === 'deleted',
+        });
+      }),
+    );
+  checkpoint
+    .command('watch')
+    .description("re-attach to a checkpoint's running protect, delete or verify and wait for it")
+    .argument('<provider_id>')
+    .argument('<checkpoint_id>')
+    .action(
+      run(async (svc, g, providerId: string, checkpointId: string) => {
+        const doc = await svc.showCheckpoint(providerId, checkpointId);
+        const common = {
+          what: `checkpoint ${checkpointId}`,
+          reattach: `karbor checkpoint watch ${providerId} ${checkpointId}`,
+          started: false,
+          document: () => svc.showCheckpoint(providerId, checkpointId),
+        };
+        if (doc.status === 'protecting') {
+          return waitAndReport(svc, g, {
+            ...common,
+            workflowId: workflowIds.protect(checkpointId),
+            wait: () => svc.waitForProtect(checkpointId),
+            ok: (d) => d.status === 'available',
+          });
+        }
+        if (doc.status === 'deleting') {
+          return waitAndReport(svc, g, {
+            ...common,
+            workflowId: workflowIds.delete(checkpointId),
+            wait: () => svc.waitForDelete(checkpointId),
+            ok: (d) => d.status === 'deleted',
+          });
+        }
+        if (await svc.isRunning(workflowIds.verify(checkpointId))) {
+          return waitAndReport(svc, g, {
+            ...common,
+            document: undefined,
+            workflowId: workflowIds.verify(checkpointId),
+            wait: () => svc.waitForVerify(checkpointId),
+            ok: (d) => d.status === 'verified',
+          });
+        }
+        if (g.json) printJson(doc);
+        else out(`${doc.id} ${doc.status}${doc.reason ? `: ${doc.reason}` : ''} (nothing running)`);
+        return doc.status === 'error' || doc.status === 'error-deleting' ? EXIT.failed : EXIT.ok;
       }),
     );
   checkpoint
@@ -480,15 +542,13 @@ function addCheckpointCommands(program: Command): void {
           else out(`verifying ${checkpointId}`);
           return EXIT.ok;
         }
-        const result = await watchProgress(
-          svc,
-          started.workflow_id,
-          () => svc.waitForVerify(checkpointId),
-          `karbor checkpoint show ${providerId} ${checkpointId}`,
-        );
-        if (g.json) printJson(result);
-        else out(`${checkpointId} ${result.status}${result.reason ? `: ${result.reason}` : ''}`);
-        return result.status === 'verified' ? EXIT.ok : EXIT.failed;
+        return waitAndReport(svc, g, {
+          what: `checkpoint ${checkpointId}`,
+          workflowId: started.workflow_id,
+          wait: () => svc.waitForVerify(checkpointId),
+          reattach: `karbor checkpoint watch ${providerId} ${checkpointId}`,
+          ok: (result) => result.status === 'verified',
+        });
       }),
     );
   checkpoint
@@ -556,6 +616,41 @@ function printEvents(
       e.error ?? '',
     ]),
   );
+}
+
+/**
+ * The end of every `--wait`: the live status while it runs, then the outcome. With --json:
+ * status lines, then one summary line holding the result document; else the summary on
+ * stderr and `<id> <status>[: reason]` on stdout. Exit 0 only when `ok`.
+ */
+async function waitAndReport<
+  R,
+  D extends { status: string; reason?: string } = R & { status: string; reason?: string },
+>(
+  svc: ProtectionService,
+  g: GlobalOptions,
+  o: {
+    what: string;
+    workflowId: string;
+    wait: () => Promise<R>;
+    reattach: string;
+    /** The document to report (default: what `wait` returned). */
+    document?: () => Promise<D>;
+    ok: (doc: D) => boolean;
+    started?: boolean;
+  },
+): Promise<number> {
+  const { result, summary } = await watchProgress(svc, { ...o, json: g.json === true });
+  const doc = o.document ? await o.document() : (result as unknown as D);
+  if (g.json) {
+    process.stdout.write(
+      `${JSON.stringify({ ...(summary ?? { message_type: 'summary' }), result: doc })}\n`,
+    );
+  } else {
+    const id = o.what.split(' ').pop();
+    out(`${id} ${doc.status}${doc.reason ? `: ${doc.reason}` : ''}`);
+  }
+  return o.ok(doc) ? EXIT.ok : EXIT.failed;
 }
 
 function out(line: string): void {

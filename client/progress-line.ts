@@ -1,87 +1,228 @@
-import type { ProtectionService } from './protection-service';
+// `--wait`: what an operation is doing while the CLI waits for it. On a terminal, one live
+// line (percentage, bytes, files, rate over a recent window and an ETA from it, what runs,
+// retries) and a summary at the end; with --json, one JSON status object per line, like
+// restic. Ctrl-C stops the waiting, never the operation, and says how to re-attach.
+import type { Progress } from '../workflows/definitions';
+import type { ProtectionService, RunningHook } from './protection-service';
+
+/** One status: what `--json --wait` prints per line and the live line shows. */
+export interface Status {
+  message_type: 'status';
+  phase: string;
+  /** 0..1; resources done plus the running ones' share of their bytes. */
+  percent_done: number;
+  resources_total: number;
+  resources_done: number;
+  resources_failed: number;
+  bytes_done: number;
+  /** Bytes of the running hooks that know their size, plus what finished hooks moved. */
+  bytes_total: number;
+  files_total: number;
+  /** Bytes per second over the last few seconds. */
+  bytes_per_second: number;
+  seconds_elapsed: number;
+  seconds_remaining?: number;
+  running: string[];
+  retries: { resource: string; attempt: number; max_attempts: number; error: string }[];
+}
+
+/** Bytes done over time, for a rate that follows the last seconds rather than the average. */
+export class RateWindow {
+  private readonly samples: { t: number; bytes: number }[] = [];
+
+  constructor(private readonly windowMs = 10_000) {}
+
+  add(t: number, bytes: number): number {
+    this.samples.push({ t, bytes });
+    while (this.samples.length > 2 && t - this.samples[0]!.t > this.windowMs) this.samples.shift();
+    const first = this.samples[0]!;
+    const dt = (t - first.t) / 1000;
+    return dt > 0 ? Math.max(0, (bytes - first.bytes) / dt) : 0;
+  }
+}
+
+/** The status from the workflow's progress and its running hooks' heartbeats. Pure. */
+export function statusOf(
+  p: Progress,
+  hooks: RunningHook[],
+  elapsedSeconds: number,
+  rate: number,
+): Status {
+  const share = hooks.reduce(
+    (n, h) => n + (h.bytesTotal > 0 ? Math.min(1, h.bytesDone / h.bytesTotal) : 0),
+    0,
+  );
+  const runningResources = new Set(hooks.map((h) => h.resource));
+  const percent =
+    p.total > 0 ? Math.min(1, (p.done + Math.min(share, runningResources.size)) / p.total) : 0;
+  const bytesDone = p.bytes + hooks.reduce((n, h) => n + h.bytesDone, 0);
+  const known = hooks.reduce((n, h) => n + Math.max(h.bytesTotal, h.bytesDone), 0);
+  const left = hooks.reduce((n, h) => n + Math.max(0, h.bytesTotal - h.bytesDone), 0);
+  // An ETA only when every resource not done yet is running with a known size.
+  const allKnown =
+    p.done + p.failed + runningResources.size >= p.total && hooks.every((h) => h.bytesTotal > 0);
+  const status: Status = {
+    message_type: 'status',
+    phase: p.phase,
+    percent_done: Number(percent.toFixed(4)),
+    resources_total: p.total,
+    resources_done: p.done,
+    resources_failed: p.failed,
+    bytes_done: bytesDone,
+    bytes_total: p.bytes + known,
+    files_total: hooks.reduce((n, h) => n + h.filesTotal, 0) + (p.stats?.files ?? 0),
+    bytes_per_second: Math.round(rate),
+    seconds_elapsed: Number(elapsedSeconds.toFixed(1)),
+    running: p.running,
+    retries: hooks
+      .filter((h) => h.attempt > 1)
+      .map((h) => ({
+        resource: h.resource,
+        attempt: h.attempt,
+        max_attempts: h.maxAttempts,
+        error: h.lastFailure ?? '',
+      })),
+  };
+  if (allKnown && hooks.length > 0 && rate > 0) status.seconds_remaining = Math.round(left / rate);
+  return status;
+}
+
+/** The live line for a terminal of `columns` width. Pure. */
+export function statusLine(s: Status, columns = 100): string {
+  const parts = [
+    `${s.phase} ${(s.percent_done * 100).toFixed(1)}%`,
+    `${s.resources_done}/${s.resources_total} resources${s.resources_failed ? ` (${s.resources_failed} failed)` : ''}`,
+  ];
+  if (s.bytes_total > 0 || s.bytes_done > 0) {
+    parts.push(
+      `${formatBytes(s.bytes_done)}${s.bytes_total > s.bytes_done ? ` / ${formatBytes(s.bytes_total)}` : ''}`,
+    );
+  }
+  if (s.files_total > 0) parts.push(`${s.files_total} files`);
+  if (s.bytes_per_second > 0) parts.push(`${formatBytes(s.bytes_per_second)}/s`);
+  parts.push(formatSeconds(s.seconds_elapsed));
+  if (s.seconds_remaining !== undefined) parts.push(`ETA ${formatSeconds(s.seconds_remaining)}`);
+  if (s.running.length > 0) {
+    parts.push(
+      `running ${s.running.slice(0, 2).join(', ')}${s.running.length > 2 ? ` +${s.running.length - 2}` : ''}`,
+    );
+  }
+  for (const r of s.retries.slice(0, 2)) {
+    parts.push(`${r.resource} retry ${r.attempt}/${r.max_attempts || '?'}: ${r.error}`);
+  }
+  const line = parts.join(', ');
+  return line.length < columns ? line : `${line.slice(0, columns - 2)}…`;
+}
+
+/** What the operation did, for the end: a line for people, an object for --json. */
+export function summaryOf(
+  p: Progress,
+  seconds: number,
+): { line: string; json: Record<string, unknown> } {
+  const st = p.stats ?? {};
+  const json = {
+    message_type: 'summary',
+    phase: p.phase,
+    seconds: Number(seconds.toFixed(1)),
+    resources_total: p.total,
+    resources_done: p.done,
+    resources_failed: p.failed,
+    bytes: p.bytes,
+    bytes_read: st.read ?? 0,
+    bytes_new: st.stored ?? 0,
+    bytes_deduplicated: st.deduplicated ?? 0,
+    bytes_restored: st.restored ?? 0,
+    files: st.files ?? 0,
+  };
+  const parts = [`${p.done}/${p.total} resources in ${formatSeconds(seconds)}`];
+  if (st.read) parts.push(`${formatBytes(st.read)} read`);
+  if (st.read || st.stored || st.deduplicated)
+    parts.push(`${formatBytes(st.stored ?? 0)} new in the store`);
+  if (st.deduplicated) parts.push(`${formatBytes(st.deduplicated)} deduplicated`);
+  if (st.restored) parts.push(`${formatBytes(st.restored)} restored`);
+  if (st.files) parts.push(`${st.files} files`);
+  if (p.failed) parts.push(`${p.failed} failed`);
+  return { line: parts.join(', '), json };
+}
+
+export interface WatchOptions<T> {
+  /** `checkpoint <id>` or `restore <id>`: said first, so there is something to re-attach to. */
+  what: string;
+  workflowId: string;
+  wait: () => Promise<T>;
+  /** The command that re-attaches (`karbor checkpoint watch …`). */
+  reattach: string;
+  json: boolean;
+  /** True when the operation was just started (not re-attached). */
+  started?: boolean;
+}
 
 /**
- * Waits for an operation, showing one live line on a terminal (stderr): phase, resources
- * done / total, failures, bytes and MB/s, what is running, elapsed time and an ETA.
- * Off a terminal it shows nothing, so scripts get clean output.
+ * Waits for an operation, showing its status on a terminal (stderr) or as JSON lines
+ * (stdout, with --json); off a terminal and without --json it shows nothing but the id.
  */
 export async function watchProgress<T>(
   svc: ProtectionService,
-  workflowId: string,
-  wait: () => Promise<T>,
-  /** How to look at the operation later, said when Ctrl-C stops the waiting. */
-  reattach = `temporal workflow show -w ${workflowId}`,
-): Promise<T> {
-  // Ctrl-C stops the waiting, not the operation: say so, and how to find it again.
+  o: WatchOptions<T>,
+): Promise<{ result: T; summary?: Record<string, unknown> }> {
   const onInterrupt = () => {
-    process.stderr.write(`\r\x1b[2Kkarbor: stopped waiting; the operation goes on: ${reattach}\n`);
+    process.stderr.write(
+      `\r\x1b[2Kkarbor: stopped waiting; the operation goes on. Re-attach with: ${o.reattach}\n`,
+    );
     process.exit(130);
   };
   process.once('SIGINT', onInterrupt);
-  // The id first, so an interrupted or lost terminal still has something to re-attach to.
-  process.stderr.write(`karbor: started; follow it with: ${reattach}\n`);
+  process.stderr.write(
+    `${o.what} ${o.started === false ? 'is running' : 'started'}; follow it with: ${o.reattach}\n`,
+  );
+  const tty = process.stderr.isTTY === true;
+  const began = Date.now();
+  const window = new RateWindow();
+  let last: Progress | undefined;
+  let stop = false;
+  const show = async () => {
+    while (!stop) {
+      try {
+        const p = await svc.progress(o.workflowId);
+        last = p;
+        const hooks = await svc.runningHooks(o.workflowId);
+        const s = statusOf(p, hooks, (Date.now() - began) / 1000, 0);
+        s.bytes_per_second = Math.round(window.add(Date.now(), s.bytes_done));
+        const withEta = statusOf(p, hooks, s.seconds_elapsed, s.bytes_per_second);
+        if (o.json) process.stdout.write(`${JSON.stringify(withEta)}\n`);
+        else if (tty)
+          process.stderr.write(`\r\x1b[2K${statusLine(withEta, process.stderr.columns || 100)}`);
+      } catch {
+        // Not queryable for a moment (starting, continuing as new, just finished).
+      }
+      await new Promise((r) => setTimeout(r, o.json ? 1000 : 500));
+    }
+  };
+  const showing = tty || o.json ? show() : Promise.resolve();
   try {
-    return await watchLine(svc, workflowId, wait);
+    const result = await o.wait();
+    stop = true;
+    await showing;
+    if (tty && !o.json) process.stderr.write('\r\x1b[2K');
+    const final = await svc.progress(o.workflowId).catch(() => last);
+    if (!final) return { result };
+    const { line, json } = summaryOf(final, (Date.now() - began) / 1000);
+    if (!o.json) process.stderr.write(`${o.what}: ${line}\n`);
+    return { result, summary: json };
   } finally {
+    stop = true;
     process.off('SIGINT', onInterrupt);
   }
 }
 
-async function watchLine<T>(
-  svc: ProtectionService,
-  workflowId: string,
-  wait: () => Promise<T>,
-): Promise<T> {
-  if (!process.stderr.isTTY) return wait();
-  const started = Date.now();
-  let stop = false;
-  const draw = async () => {
-    while (!stop) {
-      try {
-        const p = await svc.progress(workflowId);
-        const live = await svc.runningBytes(workflowId);
-        const elapsed = (Date.now() - started) / 1000;
-        const bytes = (p.bytes ?? 0) + live.done;
-        const byteRate = bytes / Math.max(elapsed, 0.001);
-        const rate = p.done / Math.max(elapsed, 0.001);
-        // Bytes give the better estimate while a data hook with a known size runs.
-        const left =
-          live.total > live.done && byteRate > 0
-            ? (live.total - live.done) / byteRate
-            : rate > 0 && p.total > p.done
-              ? (p.total - p.done) / rate
-              : undefined;
-        const eta = left !== undefined ? `, ETA ${formatSeconds(left)}` : '';
-        const data = bytes > 0 ? `, ${formatBytes(bytes)} at ${formatBytes(byteRate)}/s` : '';
-        const running = p.running.length
-          ? `, running: ${p.running.slice(0, 3).join(', ')}${p.running.length > 3 ? ` +${p.running.length - 3}` : ''}`
-          : '';
-        const failed = p.failed ? `, ${p.failed} failed` : '';
-        const line = `${p.phase}: ${p.done}/${p.total} resources${failed}${data}${running}, ${formatSeconds(elapsed)}${eta}`;
-        process.stderr.write(`\r\x1b[2K${line.slice(0, (process.stderr.columns || 100) - 1)}`);
-      } catch {
-        // The run may not be queryable for a moment (starting, continuing as new).
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  };
-  const drawing = draw();
-  try {
-    return await wait();
-  } finally {
-    stop = true;
-    await drawing;
-    process.stderr.write('\r\x1b[2K');
-  }
-}
-
-function formatSeconds(s: number): string {
+export function formatSeconds(s: number): string {
   if (s < 60) return `${s.toFixed(1)}s`;
-  const m = Math.floor(s / 60);
-  return `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-function formatBytes(n: number): string {
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KiB`;
   if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
   return `${(n / 1024 ** 3).toFixed(2)} GiB`;

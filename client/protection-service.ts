@@ -535,26 +535,46 @@ export class ProtectionService {
     return client.workflow.getHandle(workflowId).query(link.progressQuery);
   }
 
+  /** Whether a run with this workflow id is running now. */
+  async isRunning(workflowId: string): Promise<boolean> {
+    const { client } = await this.t();
+    try {
+      return (await client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
+    } catch {
+      return false; // never started, or long gone
+    }
+  }
+
   /**
-   * Bytes that hooks still running reported in their heartbeats (done, and total when
-   * known): with `progress().bytes` this gives a live rate.
+   * The hooks running now, as their heartbeats tell: resource, bytes (and files) done and
+   * total when known, and the attempt with the last failure when a hook is being retried.
    */
-  async runningBytes(workflowId: string): Promise<{ done: number; total: number }> {
+  async runningHooks(workflowId: string): Promise<RunningHook[]> {
     const { link, client } = await this.t();
     const d = await client.workflow.getHandle(workflowId).describe();
-    let done = 0;
-    let total = 0;
+    const out: RunningHook[] = [];
     for (const a of d.raw.pendingActivities ?? []) {
-      for (const p of a.heartbeatDetails?.payloads ?? []) {
-        const v = link.defaultPayloadConverter.fromPayload<{
-          bytesDone?: number;
-          bytesTotal?: number;
-        }>(p);
-        done += v?.bytesDone ?? 0;
-        total += v?.bytesTotal ?? 0;
-      }
+      if (a.activityType?.name !== 'runResourceHook') continue;
+      const [beat] = a.heartbeatDetails?.payloads ?? [];
+      const v = beat
+        ? link.defaultPayloadConverter.fromPayload<{
+            resource?: string;
+            bytesDone?: number;
+            bytesTotal?: number;
+            filesTotal?: number;
+          }>(beat)
+        : undefined;
+      out.push({
+        resource: v?.resource ?? '',
+        bytesDone: v?.bytesDone ?? 0,
+        bytesTotal: v?.bytesTotal ?? 0,
+        filesTotal: v?.filesTotal ?? 0,
+        attempt: a.attempt ?? 1,
+        maxAttempts: a.maximumAttempts ?? 0,
+        ...(a.lastFailure?.message ? { lastFailure: a.lastFailure.message } : {}),
+      });
     }
-    return { done, total };
+    return out;
   }
 
   async waitForProtect(checkpointId: string): Promise<ProtectResult> {
@@ -632,6 +652,17 @@ function checkRunOptions(options: RunOptions): void {
       `concurrency must be a whole number from 1 to ${MAX_HOOK_CONCURRENCY}, not ${c}`,
     );
   }
+}
+
+/** A hook activity in flight, as `--wait` shows it. */
+export interface RunningHook {
+  resource: string;
+  bytesDone: number;
+  bytesTotal: number;
+  filesTotal: number;
+  attempt: number;
+  maxAttempts: number;
+  lastFailure?: string;
 }
 
 /** A checkpoint's plan, as a run's metadata names it. */

@@ -12,6 +12,8 @@ export type JsonSchema = Record<string, unknown>;
 export interface HookProgress {
   bytesDone?: number;
   bytesTotal?: number;
+  /** Files the hook works through, when it knows (a directory's pre-scan). */
+  filesTotal?: number;
   message?: string;
 }
 
@@ -25,6 +27,8 @@ export interface DataStats {
   deduplicated?: number;
   /** Written back while restoring. */
   restored?: number;
+  /** Files protected or restored. */
+  files?: number;
 }
 
 /** Everything a hook may use; I/O beyond this goes through the plugin's own dependencies. */

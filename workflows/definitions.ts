@@ -13,6 +13,8 @@ export interface Progress {
   resources: Record<string, string>;
   /** Bytes moved by hooks that finished (running hooks report theirs in heartbeats). */
   bytes: number;
+  /** What finished hooks reported: bytes read, new in the store, deduplicated, restored; files. */
+  stats?: Partial<Record<'read' | 'stored' | 'deduplicated' | 'restored' | 'files', number>>;
 }
 
 /** Knobs every operation takes; defaults in temporal-config/activity-options.ts. */

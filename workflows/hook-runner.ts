@@ -111,9 +111,15 @@ export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
         ),
       )
       .then(
-        (result: { bytes: number } | undefined) => {
+        (result: { bytes: number; stats?: Progress['stats'] } | undefined) => {
           // Histories recorded before hooks reported bytes carry no result.
           progress.bytes += result?.bytes ?? 0;
+          for (const [k, v] of Object.entries(result?.stats ?? {}) as [
+            keyof NonNullable<Progress['stats']>,
+            number,
+          ][]) {
+            progress.stats = { ...progress.stats, [k]: (progress.stats?.[k] ?? 0) + v };
+          }
           finished.push({ task, followers });
         },
         (error: unknown) => finished.push({ task, followers, error }),

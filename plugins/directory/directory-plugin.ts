@@ -18,11 +18,15 @@ import { walk } from './tree';
 export const DIRECTORY_TYPE = 'Karbor::Directory';
 const MANIFEST = 'manifest.json';
 
-function progress(ctx: HookContext, total: number) {
+function progress(ctx: HookContext, total: number, filesTotal?: number) {
   let done = 0;
   return (n: number) => {
     done += n;
-    ctx.heartbeat({ bytesDone: done, bytesTotal: total });
+    ctx.heartbeat({
+      bytesDone: done,
+      bytesTotal: total,
+      ...(filesTotal !== undefined ? { filesTotal } : {}),
+    });
   };
 }
 
@@ -78,7 +82,8 @@ async function protect(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   const parent = await parentManifest(deps, ctx);
   const files = [...tree.paths.keys()];
   const total = files.reduce((n, e) => n + (e.size ?? 0), 0);
-  const onBytes = progress(ctx, total);
+  const onBytes = progress(ctx, total, files.length);
+  onBytes(0); // the pre-scan's totals, before the first byte
   let stats: DataStats = {};
   try {
     // Like restic's parent snapshot: a file whose size, mtime, ctime and inode did not
@@ -104,7 +109,7 @@ async function protect(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
     const read = stored.reduce((n, s) => n + s.bytes, 0);
     const stored_ = stored.reduce((n, s) => n + s.newBytes, 0);
     const reused = files.reduce((n, e) => n + (toRead.includes(e) ? 0 : (e.size ?? 0)), 0);
-    stats = { read, stored: stored_, deduplicated: read - stored_ + reused };
+    stats = { read, stored: stored_, deduplicated: read - stored_ + reused, files: files.length };
     toRead.forEach((e, i) => {
       const s = stored[i]!;
       e.chunks = s.chunks;
@@ -149,13 +154,14 @@ async function restore(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   }
   await restoreTree(manifest, ctx.restoreTarget ?? ctx.resource.id, {
     chunks: resourceChunks(deps, ctx),
-    onBytes: progress(ctx, manifest.bytes),
+    onBytes: progress(ctx, manifest.bytes, manifest.files),
     signal: ctx.signal,
     tmpPrefix: restoreTempPrefix(ctx.operationId, ctx.resource.id),
     retry: ctx.attempt > 1,
     warn: (m) => ctx.warn(m),
   });
   ctx.record({
+    files: manifest.files,
     restored: manifest.entries.reduce(
       (n, e) => n + (e.type === 'file' && !e.link && !e.link_b64 ? dataBytesOf(e) : 0),
       0,

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { freePort } from '../../scripts/services';
 import { spawn } from 'node:child_process';
 import { ProtectionService } from '../../client/protection-service';
-import { karbor } from '../support/cli';
+import { karbor, waitResult } from '../support/cli';
 import {
   CLI,
   envFor,
@@ -64,10 +64,21 @@ describe('the karbor CLI', () => {
     assert.match(r.stderr, /unknown command/);
   });
 
-  it('protect --wait --json prints only the available checkpoint document', async () => {
+  it('protect --wait --json prints status lines, then a summary holding the checkpoint', async () => {
     const r = await karbor(['protect', planFile, '--wait', '--json'], env);
     assert.equal(r.code, 0, r.stderr);
-    const doc = JSON.parse(r.stdout) as { id: string; status: string };
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const summary = lines.pop()!;
+    assert.ok(
+      lines.every((l) => l.message_type === 'status' && typeof l.percent_done === 'number'),
+    );
+    assert.equal(summary.message_type, 'summary');
+    assert.equal(summary.resources_done, summary.resources_total);
+    assert.equal(typeof summary.seconds, 'number');
+    const doc = summary.result as { id: string; status: string };
     assert.equal(doc.status, 'available');
     const shown = await karbor(['checkpoint', 'show', NOOP_PROVIDER, doc.id, '--json'], env);
     assert.equal(shown.code, 0, shown.stderr);
@@ -77,7 +88,7 @@ describe('the karbor CLI', () => {
   it('lists checkpoints as a table and as JSON, and refuses all tenants to non-admins', async () => {
     const made = await karbor(['protect', planFile, '--wait', '--json'], env);
     assert.equal(made.code, 0, made.stderr);
-    const id = (JSON.parse(made.stdout) as { id: string }).id;
+    const id = waitResult<{ id: string }>(made.stdout).id;
     const table = await karbor(['checkpoint', 'list', NOOP_PROVIDER], env);
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /^id\s+status\s+project\s+plan\s+created_at/);
@@ -159,11 +170,9 @@ describe('the karbor CLI', () => {
 
     const protect = await karbor(['--json', 'protect', planId, '--wait'], env);
     assert.equal(protect.code, 0, protect.stderr);
-    const cp = JSON.parse(protect.stdout) as {
-      id: string;
-      status: string;
-      protection_plan: { id: string };
-    };
+    const cp = waitResult<{ id: string; status: string; protection_plan: { id: string } }>(
+      protect.stdout,
+    );
     assert.equal(cp.status, 'available');
     assert.equal(cp.protection_plan.id, planId);
 
@@ -187,12 +196,12 @@ describe('the karbor CLI', () => {
       env,
     );
     assert.equal(restore.code, 0, restore.stderr);
-    const record = JSON.parse(restore.stdout) as {
+    const record = waitResult<{
       id: string;
       status: string;
       restore_target: Record<string, string>;
       parameters: Record<string, unknown>;
-    };
+    }>(restore.stdout);
     assert.equal(record.status, 'success');
     assert.deepEqual(record.restore_target, { db: '/tmp/elsewhere' });
     assert.deepEqual(record.parameters, { 'Karbor::Noop#db': { delay_ms: 10 } });
@@ -289,7 +298,7 @@ describe('the karbor CLI', () => {
 
   it('stops quietly when its reader goes away (| head): no EPIPE stack trace', async () => {
     const made = await karbor(['protect', planFile, '--wait', '--json'], env);
-    const id = (JSON.parse(made.stdout) as { id: string }).id;
+    const id = waitResult<{ id: string }>(made.stdout).id;
     const child = spawn(process.execPath, [CLI, 'checkpoint', 'events', NOOP_PROVIDER, id], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -326,7 +335,9 @@ describe('the karbor CLI', () => {
       // The id comes first, before any waiting.
       const id = await eventually('the started line', () =>
         Promise.resolve(
-          /started; follow it with: karbor checkpoint show \S+ (\S+)/.exec(stderr)?.[1],
+          /^checkpoint (\S+) started; follow it with: karbor checkpoint watch \S+ \1$/m.exec(
+            stderr,
+          )?.[1],
         ),
       );
       child.kill('SIGINT');
@@ -336,7 +347,7 @@ describe('the karbor CLI', () => {
       assert.equal(lines.length, 2, stderr);
       assert.match(
         lines[1]!,
-        new RegExp(`goes on: karbor checkpoint show ${NOOP_PROVIDER} ${id}$`),
+        new RegExp(`goes on. Re-attach with: karbor checkpoint watch ${NOOP_PROVIDER} ${id}$`),
       );
       await svc.cancelCheckpoint(NOOP_PROVIDER, id);
     } finally {
@@ -363,14 +374,14 @@ describe('the karbor CLI', () => {
       assert.ok(validate(doc), `${name}: ${JSON.stringify(validate.errors)}`);
     };
     const made = await karbor(['protect', planFile, '--wait', '--json'], env);
-    const checkpoint = JSON.parse(made.stdout) as { id: string };
+    const checkpoint = waitResult<{ id: string }>(made.stdout);
     await check('checkpoint', checkpoint);
     const restored = await karbor(
       ['restore', NOOP_PROVIDER, checkpoint.id, '--wait', '--json'],
       env,
     );
     assert.equal(restored.code, 0, restored.stderr);
-    await check('restore', JSON.parse(restored.stdout));
+    await check('restore', waitResult(restored.stdout));
     const provider = await karbor(['provider', 'show', NOOP_PROVIDER, '--json'], env);
     await check('provider', JSON.parse(provider.stdout));
     await check('plan', JSON.parse(fs.readFileSync(planFile, 'utf8')));

@@ -16,3 +16,14 @@ export function karbor(args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> 
     });
   });
 }
+
+/**
+ * The result document of a `--json --wait` run: its last line is the summary, which holds
+ * it (the lines before are status objects).
+ */
+export function waitResult<T>(stdout: string): T {
+  const lines = stdout.trim().split('\n');
+  const summary = JSON.parse(lines[lines.length - 1]!) as { message_type: string; result: T };
+  if (summary.message_type !== 'summary') throw new Error(`not a summary line: ${lines.at(-1)}`);
+  return summary.result;
+}
