@@ -155,8 +155,17 @@ export function checkpointActivities(deps: CheckpointActivityDeps) {
     async completeCheckpoint(
       lease: LeaseToken,
       hookless: string[] = [],
+      /** What the protect measured (bytes of data, new bytes), for listings. */
+      measured?: { sizeBytes: number; newBytes: number },
     ): Promise<CheckpointCompleted> {
       const id = lease.checkpointId;
+      if (measured) {
+        await checkpoints.recordMeasurements(id, {
+          size_bytes: measured.sizeBytes,
+          new_bytes: measured.newBytes,
+          finished_at_ms: Date.now(),
+        });
+      }
       for (const r of hookless) await checkpoints.setResourceStatus(id, r, 'available', lease);
       const doc = await checkpoints.get(id);
       if (doc.status === 'available') return { status: 'available', reason: '' };

@@ -186,6 +186,16 @@ export class CheckpointCollection {
     this.raise(id, reply, { from, to });
   }
 
+  /**
+   * What a finished protect measured, shown in `extra_info` (size_bytes, new_bytes,
+   * finished_at_ms). Only while the checkpoint exists: a late write never revives a purged one.
+   */
+  async recordMeasurements(id: string, values: Record<string, number>): Promise<void> {
+    const fields = Object.entries(values).flatMap(([k, v]) => [k, String(v)]);
+    if (fields.length === 0) return;
+    await this.scripts.recordMeasurements([this.keys.checkpointState(id)], fields);
+  }
+
   /** An admin's reset-state: any status but `deleted` becomes `to`, with the reason. */
   async resetState(id: string, to: 'available' | 'error', reason: string): Promise<void> {
     const from: CheckpointStatus[] = [
@@ -455,6 +465,9 @@ function documentFromRow([body, flat]: DocumentRow): CheckpointDocument | undefi
     if (field === 'status') doc.status = value as CheckpointStatus;
     else if (field === 'reason') doc.reason = value;
     else if (field.startsWith('r:')) doc.resources_status[field.slice(2)] = value;
+    // What the protect measured when it ended (size, new bytes, end time): live, like status.
+    else if (field.startsWith('x:'))
+      doc.extra_info = { ...doc.extra_info, [field.slice(2)]: Number(value) };
   }
   return doc;
 }

@@ -26,6 +26,7 @@ const SCRIPT_FILES = {
   releaseChunks: 'release-chunks',
   appendEvent: 'append-event',
   sweepChunks: 'sweep-chunks',
+  recordMeasurements: 'record-measurements',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

@@ -13,7 +13,7 @@ import { describeFailure, EXIT } from './exit-codes';
 import { printJson, printProperties, printTable } from './output';
 import { readPlanFile } from './plan-file';
 import { ProtectionService } from './protection-service';
-import { watchProgress } from './progress-line';
+import { formatBytes, formatSeconds, watchProgress } from './progress-line';
 
 interface GlobalOptions {
   address?: string;
@@ -412,14 +412,22 @@ function addCheckpointCommands(program: Command): void {
         });
         if (g.json) return printJson(page);
         printTable(
-          ['id', 'status', 'project', 'plan', 'created_at'],
-          page.checkpoints.map((c) => [
-            c.id,
-            c.status,
-            c.project_id,
-            c.protection_plan.name,
-            c.created_at,
-          ]),
+          ['id', 'status', 'project', 'plan', 'created', 'duration', 'size'],
+          page.checkpoints.map((c) => {
+            const x = c.extra_info as { size_bytes?: number; finished_at_ms?: number };
+            const startMs = c.timestamp * 1000;
+            return [
+              c.id,
+              c.status,
+              c.project_id,
+              c.protection_plan.name,
+              new Date(startMs).toISOString().slice(0, 19).replace('T', ' '),
+              x.finished_at_ms
+                ? formatSeconds(Math.max(0, (x.finished_at_ms - startMs) / 1000))
+                : '-',
+              x.size_bytes !== undefined ? formatBytes(x.size_bytes) : '-',
+            ];
+          }),
         );
         if (page.next_marker) out(`next page: --marker ${page.next_marker}`);
       }),

@@ -109,7 +109,10 @@ export async function protect(input: ProtectInput): Promise<ProtectResult> {
   // The bank must hold every resource's result before the checkpoint is `available`; if it
   // lost some (Redis rolled back), the checkpoint becomes `error` and this run fails.
   const completed = await finishing(() =>
-    bank.completeCheckpoint(held.token, hooklessResources(created.schedule)),
+    bank.completeCheckpoint(held.token, hooklessResources(created.schedule), {
+      sizeBytes: (progress.stats?.stored ?? 0) + (progress.stats?.deduplicated ?? 0),
+      newBytes: progress.stats?.stored ?? 0,
+    }),
   );
   if (completed && completed.status === 'error') {
     progress.phase = 'failed';

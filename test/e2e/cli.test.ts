@@ -91,8 +91,18 @@ describe('the karbor CLI', () => {
     const id = waitResult<{ id: string }>(made.stdout).id;
     const table = await karbor(['checkpoint', 'list', NOOP_PROVIDER], env);
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, /^id\s+status\s+project\s+plan\s+created_at/);
-    assert.match(table.stdout, new RegExp(`${id}\\s+available\\s+${cfg.projectId}`));
+    assert.match(table.stdout, /^id\s+status\s+project\s+plan\s+created\s+duration\s+size/);
+    // Creation time to the second, how long the protect took, and how much data it holds.
+    assert.match(
+      table.stdout,
+      new RegExp(
+        `${id}\\s+available\\s+${cfg.projectId}\\s+\\S+\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+\\d+\\.\\ds\\s+0 B`,
+      ),
+    );
+    const shown = await karbor(['checkpoint', 'show', NOOP_PROVIDER, id], env);
+    assert.match(shown.stdout, /^protection_plan\n {2}id +\S+\n/m, 'nested documents as blocks');
+    assert.match(shown.stdout, /^resources_status\n {2}\S+ +available$/m);
+    assert.doesNotMatch(shown.stdout, /\{"/, 'no one-line JSON');
     const json = await karbor(['checkpoint', 'list', NOOP_PROVIDER, '--json', '--limit', '1'], env);
     assert.equal(json.code, 0, json.stderr);
     const page = JSON.parse(json.stdout) as { checkpoints: { id: string }[]; next_marker?: string };
