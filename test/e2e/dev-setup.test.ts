@@ -116,7 +116,8 @@ describe('the dev setup behind the main-job command', () => {
     });
     try {
       let out = '';
-      worker.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      // The worker logs to stderr (its logger's one line per event).
+      worker.stderr.on('data', (d: Buffer) => (out += d.toString()));
       const line = await eventually('the worker to say where it polls', () =>
         Promise.resolve(/polling .*/.exec(out)?.[0]),
       );
