@@ -14,6 +14,7 @@ import { printJson, printProperties, printTable } from './output';
 import { readPlanFile } from './plan-file';
 import { ProtectionService } from './protection-service';
 import { formatBytes, formatSeconds, watchProgress } from './progress-line';
+import type { RetentionPolicy } from '../retention/policy';
 
 interface GlobalOptions {
   address?: string;
@@ -195,6 +196,43 @@ function addPlanCommands(program: Command): void {
         const p = await svc.plans.get(id, svc.caller);
         if (g.json) printJson(p);
         else printProperties(p as unknown as Record<string, unknown>);
+      }),
+    );
+  plan
+    .command('retention')
+    .description(
+      "apply a retention policy to a plan's available checkpoints (restic forget's keep rules; --dry-run shows what would go and why)",
+    )
+    .argument('<plan_id>')
+    .option('--max-backups <n>', 'keep at most n (the newest)', parseWhole)
+    .option('--retention-duration <days>', 'remove those older than this many days', parseDays)
+    .option('--keep-last <n>', 'keep the newest n', parseCount)
+    .option('--keep-hourly <n>', 'keep the newest of each of the last n hours', parseCount)
+    .option('--keep-daily <n>', 'keep the newest of each of the last n days', parseCount)
+    .option('--keep-weekly <n>', 'keep the newest of each of the last n ISO weeks', parseCount)
+    .option('--keep-monthly <n>', 'keep the newest of each of the last n months', parseCount)
+    .option('--keep-yearly <n>', 'keep the newest of each of the last n years', parseCount)
+    .option('--keep-within <duration>', 'keep all within this of the newest (e.g. 7d, 1y2m)')
+    .option('--dry-run', 'only show what would be kept and removed, and why')
+    .action(
+      run(async (svc, g, planId: string, opts: RetentionOptions) => {
+        const policy = retentionPolicyFrom(opts);
+        const { verdicts, deleting } = opts.dryRun
+          ? { verdicts: await svc.retentionOf(planId, policy), deleting: [] as string[] }
+          : await svc.applyRetentionTo(planId, policy);
+        if (g.json) {
+          printJson({ plan_id: planId, dry_run: opts.dryRun === true, verdicts, deleting });
+          return;
+        }
+        printTable(
+          ['checkpoint', 'created', 'verdict', 'why'],
+          verdicts.map((v) => [
+            v.id,
+            new Date(v.createdAtMs).toISOString().slice(0, 19).replace('T', ' '),
+            v.keep ? 'keep' : opts.dryRun ? 'would remove' : 'removing',
+            v.reasons.join('; '),
+          ]),
+        );
       }),
     );
   plan
@@ -659,6 +697,46 @@ async function waitAndReport<
     out(`${id} ${doc.status}${doc.reason ? `: ${doc.reason}` : ''}`);
   }
   return o.ok(doc) ? EXIT.ok : EXIT.failed;
+}
+
+interface RetentionOptions {
+  maxBackups?: number;
+  retentionDuration?: number;
+  keepLast?: number;
+  keepHourly?: number;
+  keepDaily?: number;
+  keepWeekly?: number;
+  keepMonthly?: number;
+  keepYearly?: number;
+  keepWithin?: string;
+  dryRun?: boolean;
+}
+
+function retentionPolicyFrom(o: RetentionOptions): RetentionPolicy {
+  const p: RetentionPolicy = {};
+  if (o.maxBackups !== undefined) p.max_backups = o.maxBackups;
+  if (o.retentionDuration !== undefined) p.retention_duration = o.retentionDuration;
+  if (o.keepLast !== undefined) p.keep_last = o.keepLast;
+  if (o.keepHourly !== undefined) p.keep_hourly = o.keepHourly;
+  if (o.keepDaily !== undefined) p.keep_daily = o.keepDaily;
+  if (o.keepWeekly !== undefined) p.keep_weekly = o.keepWeekly;
+  if (o.keepMonthly !== undefined) p.keep_monthly = o.keepMonthly;
+  if (o.keepYearly !== undefined) p.keep_yearly = o.keepYearly;
+  if (o.keepWithin !== undefined) p.keep_within = o.keepWithin;
+  return p;
+}
+
+function parseDays(v: string): number {
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v) || !(n > 0)) {
+    throw new InvalidArgumentError(`expected a positive number of days, got ${v}`);
+  }
+  return n;
+}
+
+/** A keep rule's count: a whole number, or -1 for unlimited. */
+function parseCount(v: string): number {
+  return v === '-1' ? -1 : parseWhole(v);
 }
 
 function out(line: string): void {

@@ -47,6 +47,8 @@ import type { GraphResource } from '../graph/resource-graph';
 import { unpackGraph } from '../graph/resource-graph';
 import { checkParameterKeys, checkTargetIds } from '../providers/parameters';
 import { checkPlanShape } from './plan-file';
+import { applyRetention, checkPolicy } from '../retention/policy';
+import type { Candidate, RetentionPolicy, Verdict } from '../retention/policy';
 import { runMetadata } from './run-metadata';
 import type { RunDescription } from './run-metadata';
 
@@ -609,6 +611,52 @@ export class ProtectionService {
   ): Promise<CheckpointPage> {
     await this.knownProvider(providerId);
     return this.checkpoints.list(providerId, query, this.caller);
+  }
+
+  /**
+   * What a retention policy does to a stored plan's `available` checkpoints, each with the
+   * reasons (the newest first). Changes nothing.
+   */
+  async retentionOf(
+    planId: string,
+    policy: RetentionPolicy,
+    nowMs = Date.now(),
+  ): Promise<Verdict[]> {
+    checkPolicy(policy);
+    const plan = await this.plans.get(planId, this.caller);
+    const candidates: Candidate[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await this.listCheckpoints(plan.provider_id, {
+        planId,
+        limit: 1000,
+        ...(marker ? { marker } : {}),
+      });
+      for (const c of page.checkpoints) {
+        if (c.status === 'available')
+          candidates.push({ id: c.id, createdAtMs: c.timestamp * 1000 });
+      }
+      marker = page.next_marker;
+    } while (marker);
+    return applyRetention(candidates, policy, nowMs);
+  }
+
+  /**
+   * Applies a retention policy now: every checkpoint it does not keep is deleted by the
+   * delete workflow (its hooks free the chunks), never purged directly.
+   */
+  async applyRetentionTo(
+    planId: string,
+    policy: RetentionPolicy,
+  ): Promise<{ verdicts: Verdict[]; deleting: string[] }> {
+    const verdicts = await this.retentionOf(planId, policy);
+    const plan = await this.plans.get(planId, this.caller);
+    const deleting: string[] = [];
+    for (const v of verdicts.filter((x) => !x.keep)) {
+      await this.deleteCheckpoint(plan.provider_id, v.id);
+      deleting.push(v.id);
+    }
+    return { verdicts, deleting };
   }
 
   async showCheckpoint(providerId: string, checkpointId: string): Promise<CheckpointDocument> {
