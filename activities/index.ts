@@ -1,6 +1,7 @@
 import { checkpointActivities } from './checkpoint';
 import type { CheckpointActivityDeps } from './checkpoint';
 import { deleteActivities } from './delete';
+import { engineActivities } from './engine';
 import { withFailureMapping } from './failures';
 import { gcActivities } from './gc';
 import type { GcActivityDeps } from './gc';
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...protectableActivities(deps),
     ...lifecycleActivities(deps),
     ...gcActivities(deps),
+    ...engineActivities(deps),
   });
 }
 

@@ -190,8 +190,8 @@ export class CheckpointCollection {
    * What a finished protect measured, shown in `extra_info` (size_bytes, new_bytes,
    * finished_at_ms). Only while the checkpoint exists: a late write never revives a purged one.
    */
-  async recordMeasurements(id: string, values: Record<string, number>): Promise<void> {
-    const fields = Object.entries(values).flatMap(([k, v]) => [k, String(v)]);
+  async recordMeasurements(id: string, values: Record<string, unknown>): Promise<void> {
+    const fields = Object.entries(values).flatMap(([k, v]) => [k, JSON.stringify(v)]);
     if (fields.length === 0) return;
     await this.scripts.recordMeasurements([this.keys.checkpointState(id)], fields);
   }
@@ -285,6 +285,28 @@ export class CheckpointCollection {
    * by plan, date range and project, paged by checkpoint id. Each page costs one
    * ZRANGEBYLEX on the index that matches the filters plus one pipelined read of documents.
    */
+  /** A plan's `available` checkpoints (id and creation time), every page of them. */
+  async availableOfPlan(
+    providerId: string,
+    planId: string,
+    caller: Caller,
+  ): Promise<{ id: string; createdAtMs: number }[]> {
+    const out: { id: string; createdAtMs: number }[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await this.list(
+        providerId,
+        { planId, limit: 1000, ...(marker ? { marker } : {}) },
+        caller,
+      );
+      for (const c of page.checkpoints) {
+        if (c.status === 'available') out.push({ id: c.id, createdAtMs: c.timestamp * 1000 });
+      }
+      marker = page.next_marker;
+    } while (marker);
+    return out;
+  }
+
   async list(providerId: string, q: ListCheckpointsQuery, caller: Caller): Promise<CheckpointPage> {
     const limit = checkLimit(q.limit ?? DEFAULT_PAGE);
     const sortDir = q.sortDir ?? 'desc';
@@ -453,6 +475,14 @@ function choosePlan(providerId: string, q: ListCheckpointsQuery, project?: strin
 /** What the read scripts return per checkpoint: document JSON, and the state hash flattened. */
 type DocumentRow = [string | null, string[]];
 
+function jsonOr(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
 function documentFromRow([body, flat]: DocumentRow): CheckpointDocument | undefined {
   if (typeof body !== 'string') return undefined;
   // Built in place on the freshly parsed object: listing pages make many of these.
@@ -465,9 +495,10 @@ function documentFromRow([body, flat]: DocumentRow): CheckpointDocument | undefi
     if (field === 'status') doc.status = value as CheckpointStatus;
     else if (field === 'reason') doc.reason = value;
     else if (field.startsWith('r:')) doc.resources_status[field.slice(2)] = value;
-    // What the protect measured when it ended (size, new bytes, end time): live, like status.
+    // What the protect measured when it ended (size, new bytes, end time) and the last
+    // scheduled verify's verdict: live, like status.
     else if (field.startsWith('x:'))
-      doc.extra_info = { ...doc.extra_info, [field.slice(2)]: Number(value) };
+      doc.extra_info = { ...doc.extra_info, [field.slice(2)]: jsonOr(value) };
   }
   return doc;
 }

@@ -14,6 +14,7 @@ import { printJson, printProperties, printTable } from './output';
 import { readPlanFile } from './plan-file';
 import { ProtectionService } from './protection-service';
 import { formatBytes, formatSeconds, watchProgress } from './progress-line';
+import { addEngineCommands } from './cli-engine';
 import type { RetentionPolicy } from '../retention/policy';
 
 interface GlobalOptions {
@@ -58,6 +59,12 @@ function buildProgram(): Command {
   addRestoreCommands(program);
   addCheckpointCommands(program);
   addGcCommand(program);
+  addEngineCommands(program, {
+    run: (body) => run(body),
+    retentionOptions,
+    retentionPolicyFrom: (o) => retentionPolicyFrom(o),
+    out,
+  });
   program
     .command('schema')
     .description(`print a wire document's JSON Schema (${Object.keys(WIRE_SCHEMAS).join(', ')})`)
@@ -198,21 +205,14 @@ function addPlanCommands(program: Command): void {
         else printProperties(p as unknown as Record<string, unknown>);
       }),
     );
-  plan
-    .command('retention')
-    .description(
-      "apply a retention policy to a plan's available checkpoints (restic forget's keep rules; --dry-run shows what would go and why)",
-    )
-    .argument('<plan_id>')
-    .option('--max-backups <n>', 'keep at most n (the newest)', parseWhole)
-    .option('--retention-duration <days>', 'remove those older than this many days', parseDays)
-    .option('--keep-last <n>', 'keep the newest n', parseCount)
-    .option('--keep-hourly <n>', 'keep the newest of each of the last n hours', parseCount)
-    .option('--keep-daily <n>', 'keep the newest of each of the last n days', parseCount)
-    .option('--keep-weekly <n>', 'keep the newest of each of the last n ISO weeks', parseCount)
-    .option('--keep-monthly <n>', 'keep the newest of each of the last n months', parseCount)
-    .option('--keep-yearly <n>', 'keep the newest of each of the last n years', parseCount)
-    .option('--keep-within <duration>', 'keep all within this of the newest (e.g. 7d, 1y2m)')
+  retentionOptions(
+    plan
+      .command('retention')
+      .description(
+        "apply a retention policy to a plan's available checkpoints (restic forget's keep rules; --dry-run shows what would go and why)",
+      )
+      .argument('<plan_id>'),
+  )
     .option('--dry-run', 'only show what would be kept and removed, and why')
     .action(
       run(async (svc, g, planId: string, opts: RetentionOptions) => {
@@ -710,6 +710,20 @@ interface RetentionOptions {
   keepYearly?: number;
   keepWithin?: string;
   dryRun?: boolean;
+}
+
+/** The retention policy options of `plan retention` and `scheduled-operation create|update`. */
+function retentionOptions(cmd: Command): Command {
+  return cmd
+    .option('--max-backups <n>', 'keep at most n (the newest)', parseWhole)
+    .option('--retention-duration <days>', 'remove those older than this many days', parseDays)
+    .option('--keep-last <n>', 'keep the newest n', parseCount)
+    .option('--keep-hourly <n>', 'keep the newest of each of the last n hours', parseCount)
+    .option('--keep-daily <n>', 'keep the newest of each of the last n days', parseCount)
+    .option('--keep-weekly <n>', 'keep the newest of each of the last n ISO weeks', parseCount)
+    .option('--keep-monthly <n>', 'keep the newest of each of the last n months', parseCount)
+    .option('--keep-yearly <n>', 'keep the newest of each of the last n years', parseCount)
+    .option('--keep-within <duration>', 'keep all within this of the newest (e.g. 7d, 1y2m)');
 }
 
 function retentionPolicyFrom(o: RetentionOptions): RetentionPolicy {

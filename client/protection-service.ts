@@ -48,8 +48,9 @@ import { unpackGraph } from '../graph/resource-graph';
 import { checkParameterKeys, checkTargetIds } from '../providers/parameters';
 import { checkPlanShape } from './plan-file';
 import { applyRetention, checkPolicy } from '../retention/policy';
-import type { Candidate, RetentionPolicy, Verdict } from '../retention/policy';
+import type { RetentionPolicy, Verdict } from '../retention/policy';
 import { runMetadata } from './run-metadata';
+import { OperationEngine } from './operation-engine';
 import type { RunDescription } from './run-metadata';
 
 type TemporalLink = typeof TemporalLinkModule;
@@ -125,6 +126,19 @@ export class ProtectionService {
   get temporal(): Client {
     if (!this.connectedClient) throw new Error('ProtectionService: Temporal is not connected yet');
     return this.connectedClient;
+  }
+
+  /** Triggers and scheduled operations (Karbor's operation engine). */
+  get engine(): OperationEngine {
+    this.engineClient ??= new OperationEngine(this, this.redis, this.config.bankPrefix);
+    return this.engineClient;
+  }
+
+  private engineClient?: OperationEngine;
+
+  /** The Temporal client, connecting on first use. */
+  temporalLink(): Promise<{ link: TemporalLink; client: Client; connection: Connection }> {
+    return this.t();
   }
 
   private t(): Promise<{ link: TemporalLink; client: Client; connection: Connection }> {
@@ -624,20 +638,12 @@ export class ProtectionService {
   ): Promise<Verdict[]> {
     checkPolicy(policy);
     const plan = await this.plans.get(planId, this.caller);
-    const candidates: Candidate[] = [];
-    let marker: string | undefined;
-    do {
-      const page = await this.listCheckpoints(plan.provider_id, {
-        planId,
-        limit: 1000,
-        ...(marker ? { marker } : {}),
-      });
-      for (const c of page.checkpoints) {
-        if (c.status === 'available')
-          candidates.push({ id: c.id, createdAtMs: c.timestamp * 1000 });
-      }
-      marker = page.next_marker;
-    } while (marker);
+    await this.knownProvider(plan.provider_id);
+    const candidates = await this.checkpoints.availableOfPlan(
+      plan.provider_id,
+      planId,
+      this.caller,
+    );
     return applyRetention(candidates, policy, nowMs);
   }
 

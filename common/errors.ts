@@ -217,3 +217,21 @@ export class OperationRefusedError extends KarborError {
     super(message);
   }
 }
+
+/** No trigger with that id (in the caller's project). */
+export class TriggerNotFoundError extends KarborError {
+  readonly code = 'TRIGGER_NOT_FOUND';
+  readonly permanent = true;
+  constructor(id: string) {
+    super(`trigger ${id} not found`);
+  }
+}
+
+/** No scheduled operation with that id (in the caller's project). */
+export class ScheduledOperationNotFoundError extends KarborError {
+  readonly code = 'SCHEDULED_OPERATION_NOT_FOUND';
+  readonly permanent = true;
+  constructor(id: string) {
+    super(`scheduled operation ${id} not found`);
+  }
+}

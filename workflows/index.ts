@@ -5,3 +5,4 @@ export { deleteCheckpoint } from './delete';
 export { protectableInstances } from './protectables';
 export { verifyCheckpoint } from './verify';
 export { gc } from './gc';
+export { scheduledOperation } from './scheduled-operation';
