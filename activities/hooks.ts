@@ -224,7 +224,7 @@ export function hookActivities(deps: HookActivityDeps) {
               ms: Date.now() - began,
             });
           } catch (err) {
-            timed('failed');
+            timed(actx.cancellationSignal.aborted ? 'cancelled' : 'failed');
             actx.log.warn(`${resource.type} ${resource.id}: ${input.operation} ${hook} failed`, {
               hook,
               error: err instanceof Error ? err.message : String(err),

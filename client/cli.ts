@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // karbor: the command-line face of the Protection Service (DESIGN.md section 9).
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { checkRedisUrl, configFromEnv } from '../common/config';
@@ -260,9 +261,19 @@ function addProtectCommand(program: Command): void {
         async (svc, g, planArg: string, opts: { wait?: boolean; concurrency?: number }) => {
           const fromFile = looksLikeFile(planArg);
           const plan = fromFile ? readPlanFile(planArg) : await svc.plans.get(planArg, svc.caller);
-          const started = await svc.executeOperation(fromFile ? plan : planArg, 'protect', {
-            ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
-          });
+          // The id is chosen here, so it can be said even while no worker answers yet.
+          const checkpointId = randomUUID();
+          await svc.temporalLink(); // unreachable is said at once, not as "no worker"
+          const started = await whileStarting(
+            `checkpoint ${checkpointId}`,
+            svc.config.taskQueue,
+            `karbor checkpoint watch ${plan.provider_id} ${checkpointId}`,
+            () =>
+              svc.executeOperation(fromFile ? plan : planArg, 'protect', {
+                checkpointId,
+                ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+              }),
+          );
           if (!opts.wait) {
             if (g.json) printJson(started);
             else out(started.checkpoint_id);
@@ -450,7 +461,7 @@ function addCheckpointCommands(program: Command): void {
         });
         if (g.json) return printJson(page);
         printTable(
-          ['id', 'status', 'project', 'plan', 'created', 'duration', 'size'],
+          ['id', 'status', 'project', 'plan', 'created (UTC)', 'duration', 'size'],
           page.checkpoints.map((c) => {
             const x = c.extra_info as { size_bytes?: number; finished_at_ms?: number };
             const startMs = c.timestamp * 1000;
@@ -751,6 +762,36 @@ function parseDays(v: string): number {
 /** A keep rule's count: a whole number, or -1 for unlimited. */
 function parseCount(v: string): number {
   return v === '-1' ? -1 : parseWhole(v);
+}
+
+/**
+ * Starting an operation needs a worker (its first step records it). When none answers
+ * within a few seconds, say so; Ctrl-C then leaves with how to find the operation later.
+ */
+async function whileStarting<T>(
+  what: string,
+  taskQueue: string,
+  reattach: string,
+  start: () => Promise<T>,
+): Promise<T> {
+  const slow = setTimeout(() => {
+    process.stderr.write(
+      `karbor: ${what} is not started yet: no worker answers on task queue ${taskQueue} (is one running? npm run worker); still waiting…\n`,
+    );
+  }, 5000);
+  const onInterrupt = () => {
+    process.stderr.write(
+      `karbor: stopped waiting; ${what} starts when a worker polls ${taskQueue}. Find it with: ${reattach}\n`,
+    );
+    process.exit(130);
+  };
+  process.once('SIGINT', onInterrupt);
+  try {
+    return await start();
+  } finally {
+    clearTimeout(slow);
+    process.off('SIGINT', onInterrupt);
+  }
 }
 
 function out(line: string): void {

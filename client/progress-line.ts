@@ -87,30 +87,46 @@ export function statusOf(
   return status;
 }
 
-/** The live line for a terminal of `columns` width. Pure. */
+/**
+ * The live line for a terminal of `columns` width. Pure. When it does not fit, the least
+ * useful parts go first (elapsed time, files, rate), never the percentage, the ETA or a retry.
+ */
 export function statusLine(s: Status, columns = 100): string {
-  const parts = [
-    `${s.phase} ${(s.percent_done * 100).toFixed(1)}%`,
-    `${s.resources_done}/${s.resources_total} resources${s.resources_failed ? ` (${s.resources_failed} failed)` : ''}`,
+  const retried = new Set(s.retries.map((r) => r.resource));
+  const others = s.running.filter((r) => !retried.has(r));
+  // [text, priority]: higher survives longer.
+  const parts: [string, number][] = [
+    [`${s.phase} ${(s.percent_done * 100).toFixed(1)}%`, 9],
+    [
+      `${s.resources_done}/${s.resources_total} resources${s.resources_failed ? ` (${s.resources_failed} failed)` : ''}`,
+      8,
+    ],
   ];
   if (s.bytes_total > 0 || s.bytes_done > 0) {
-    parts.push(
+    parts.push([
       `${formatBytes(s.bytes_done)}${s.bytes_total > s.bytes_done ? ` / ${formatBytes(s.bytes_total)}` : ''}`,
-    );
+      6,
+    ]);
   }
-  if (s.files_total > 0) parts.push(`${s.files_total} files`);
-  if (s.bytes_per_second > 0) parts.push(`${formatBytes(s.bytes_per_second)}/s`);
-  parts.push(formatSeconds(s.seconds_elapsed));
-  if (s.seconds_remaining !== undefined) parts.push(`ETA ${formatSeconds(s.seconds_remaining)}`);
-  if (s.running.length > 0) {
-    parts.push(
-      `running ${s.running.slice(0, 2).join(', ')}${s.running.length > 2 ? ` +${s.running.length - 2}` : ''}`,
-    );
+  if (s.files_total > 0) parts.push([`${s.files_total} files`, 2]);
+  if (s.bytes_per_second > 0) parts.push([`${formatBytes(s.bytes_per_second)}/s`, 3]);
+  parts.push([formatSeconds(s.seconds_elapsed), 1]);
+  if (s.seconds_remaining !== undefined)
+    parts.push([`ETA ${formatSeconds(s.seconds_remaining)}`, 7]);
+  if (others.length > 0) {
+    parts.push([
+      `now ${others.slice(0, 2).join(', ')}${others.length > 2 ? ` +${others.length - 2}` : ''}`,
+      4,
+    ]);
   }
   for (const r of s.retries.slice(0, 2)) {
-    parts.push(`${r.resource} retry ${r.attempt}/${r.max_attempts || '?'}: ${r.error}`);
+    parts.push([`${r.resource} attempt ${r.attempt}/${r.max_attempts || '?'}: ${r.error}`, 5]);
   }
-  const line = parts.join(', ');
+  const join = (ps: [string, number][]) => ps.map(([t]) => t).join(', ');
+  let kept = parts;
+  for (let p = 1; join(kept).length >= columns && p <= 8; p++)
+    kept = kept.filter(([, pr]) => pr > p);
+  const line = join(kept);
   return line.length < columns ? line : `${line.slice(0, columns - 2)}…`;
 }
 

@@ -11,7 +11,10 @@ import type { Redis } from 'ioredis';
 /** Turns an SDK log entry into one line of text or JSON (never more than one line). */
 export function formatLogLine(entry: LogEntry, format: 'text' | 'json'): string {
   const ts = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
-  const meta = { ...(entry.meta ?? {}) };
+  const meta: Record<string, unknown> = { ...(entry.meta ?? {}) };
+  // A token that can complete the activity, and noise: never in a log line.
+  delete meta.taskToken;
+  for (const [k, v] of Object.entries(meta)) if (v instanceof Error) meta[k] = errorFields(v);
   if (format === 'json') {
     return JSON.stringify({ ts, level: entry.level.toLowerCase(), msg: entry.message, ...meta });
   }
@@ -20,6 +23,15 @@ export function formatLogLine(entry: LogEntry, format: 'text' | 'json'): string 
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
   return `${ts} ${entry.level.padEnd(5)} ${entry.message.replace(/\n/g, '\\n')}${fields ? ` ${fields}` : ''}`;
+}
+
+/** An error as loggable fields (JSON.stringify of an Error is `{}`). */
+function errorFields(err: Error, depth = 0): Record<string, unknown> {
+  const out: Record<string, unknown> = { name: err.name, message: err.message };
+  const code = (err as { code?: unknown; type?: unknown }).code ?? (err as { type?: unknown }).type;
+  if (code !== undefined) out.code = code;
+  if (err.cause instanceof Error && depth < 3) out.cause = errorFields(err.cause, depth + 1);
+  return out;
 }
 
 /** A port nobody listens on now, for the runtime's own exporter behind our listener. */

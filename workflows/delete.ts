@@ -3,7 +3,7 @@ import type { Activities } from '../activities';
 import { BANK_ACTIVITY } from '../temporal-config/activity-options';
 import { newProgress } from './definitions';
 import type { DeleteInput, DeleteResult } from './definitions';
-import { runHooks } from './hook-runner';
+import { runHooks, showProgress } from './hook-runner';
 import { operationHandlers, runSettings } from './operation-start';
 import { countOperation, endFailed, finishing, whenCancelled } from './outcome';
 
@@ -44,12 +44,14 @@ export async function deleteCheckpoint(input: DeleteInput): Promise<DeleteResult
   if (run.outcome === 'failed') {
     await finishing(() => bank.failDelete(checkpointId, run.reason));
     progress.phase = 'failed';
+    showProgress(progress); // the Web UI's current details, final
     endFailed(run.reason);
     return { checkpoint_id: checkpointId, status: 'error-deleting', reason: run.reason };
   }
   progress.phase = 'completing';
   await finishing(() => bank.finishDelete(checkpointId));
   progress.phase = 'finished';
+  showProgress(progress); // the Web UI's current details, final
   countOperation('finished', 'succeeded');
   return { checkpoint_id: checkpointId, status: 'deleted' };
 }

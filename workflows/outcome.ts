@@ -8,6 +8,18 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Progress } from './definitions';
+import { showProgress } from './hook-runner';
+
+/** The same operation names as hook metrics and the CLI use (`delete`, not `deleteCheckpoint`). */
+function operationLabel(workflowType: string): string {
+  return workflowType === 'deleteCheckpoint'
+    ? 'delete'
+    : workflowType === 'verifyCheckpoint'
+      ? 'verify'
+      : workflowType === 'scheduledOperation'
+        ? 'scheduled'
+        : workflowType;
+}
 
 /**
  * Counts an operation's start or end (`karbor_operations_started` / `_finished`, by
@@ -19,7 +31,10 @@ export function countOperation(
 ): void {
   metricMeter
     .createCounter(`karbor_operations_${event}`, 'operations', `Karbor operations ${event}`)
-    .add(1, { operation: workflowInfo().workflowType, ...(outcome ? { outcome } : {}) });
+    .add(1, {
+      operation: operationLabel(workflowInfo().workflowType),
+      ...(outcome ? { outcome } : {}),
+    });
 }
 
 /**
@@ -44,6 +59,7 @@ export async function whenCancelled(
   record: () => Promise<unknown>,
 ): Promise<never> {
   progress.phase = 'cancelled';
+  showProgress(progress);
   await CancellationScope.nonCancellable(record);
   countOperation('finished', 'cancelled');
   throw cancel;

@@ -11,7 +11,7 @@ import type { Activities } from '../activities';
 import { BANK_ACTIVITY, LEASE_RENEW_INTERVAL } from '../temporal-config/activity-options';
 import { newProgress } from './definitions';
 import type { HeldLease, ProtectInput, ProtectResult } from './definitions';
-import { describe, hooklessResources, runHooks } from './hook-runner';
+import { describe, hooklessResources, runHooks, showProgress } from './hook-runner';
 import { operationHandlers, runSettings } from './operation-start';
 import { countOperation, endFailed, finishing, whenCancelled } from './outcome';
 
@@ -101,6 +101,7 @@ export async function protect(input: ProtectInput): Promise<ProtectResult> {
   const failure = run.outcome === 'failed' ? run.reason : leaseLost;
   if (failure) {
     progress.phase = 'failed';
+    showProgress(progress); // the Web UI's current details, final
     await finishing(() => bank.failCheckpoint(held.token, failure));
     endFailed(failure);
     return { checkpoint_id: checkpointId, status: 'error', reason: failure };
@@ -116,10 +117,12 @@ export async function protect(input: ProtectInput): Promise<ProtectResult> {
   );
   if (completed && completed.status === 'error') {
     progress.phase = 'failed';
+    showProgress(progress); // the Web UI's current details, final
     endFailed(completed.reason);
     return { checkpoint_id: checkpointId, status: 'error', reason: completed.reason };
   }
   progress.phase = 'finished';
+  showProgress(progress); // the Web UI's current details, final
   countOperation('finished', 'succeeded');
   return { checkpoint_id: checkpointId, status: 'available' };
 }

@@ -3,7 +3,7 @@ import type { Activities } from '../activities';
 import { BANK_ACTIVITY } from '../temporal-config/activity-options';
 import { newProgress } from './definitions';
 import type { RestoreInput, RestoreResult } from './definitions';
-import { hooklessResources, runHooks } from './hook-runner';
+import { hooklessResources, runHooks, showProgress } from './hook-runner';
 import { operationHandlers, runSettings } from './operation-start';
 import { countOperation, endFailed, finishing, whenCancelled } from './outcome';
 
@@ -57,6 +57,7 @@ export async function restore(input: RestoreInput): Promise<RestoreResult> {
     bank.finishRestore(restoreId, ok, reason, ok ? hooklessResources(schedule) : []),
   );
   progress.phase = ok ? 'finished' : 'failed';
+  showProgress(progress); // the Web UI's current details, final
   if (!ok) endFailed(reason);
   countOperation('finished', 'succeeded');
   return { restore_id: restoreId, status: ok ? 'success' : 'failure', ...(ok ? {} : { reason }) };

@@ -3,7 +3,7 @@ import type { Activities } from '../activities';
 import { BANK_ACTIVITY } from '../temporal-config/activity-options';
 import { newProgress } from './definitions';
 import type { VerifyInput, VerifyResult } from './definitions';
-import { runHooks } from './hook-runner';
+import { runHooks, showProgress } from './hook-runner';
 import { countOperation } from './outcome';
 import { operationHandlers, runSettings } from './operation-start';
 
@@ -39,6 +39,7 @@ export async function verifyCheckpoint(input: VerifyInput): Promise<VerifyResult
     });
   }
   progress.phase = run.outcome === 'done' ? 'finished' : 'failed';
+  showProgress(progress); // the Web UI's current details, final
   countOperation('finished', run.outcome === 'done' ? 'succeeded' : 'failed');
   return {
     checkpoint_id: checkpointId,

@@ -91,7 +91,7 @@ describe('the karbor CLI', () => {
     const id = waitResult<{ id: string }>(made.stdout).id;
     const table = await karbor(['checkpoint', 'list', NOOP_PROVIDER], env);
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, /^id\s+status\s+project\s+plan\s+created\s+duration\s+size/);
+    assert.match(table.stdout, /^id\s+status\s+project\s+plan\s+created \(UTC\)\s+duration\s+size/);
     // Creation time to the second, how long the protect took, and how much data it holds.
     assert.match(
       table.stdout,
@@ -360,6 +360,35 @@ describe('the karbor CLI', () => {
         new RegExp(`goes on. Re-attach with: karbor checkpoint watch ${NOOP_PROVIDER} ${id}$`),
       );
       await svc.cancelCheckpoint(NOOP_PROVIDER, id);
+    } finally {
+      await svc.close();
+    }
+  });
+
+  it('says so when no worker answers, and Ctrl-C then says how to find the operation', async () => {
+    const child = spawn(process.execPath, [CLI, 'protect', planFile, '--wait'], {
+      env: { ...env, KARBOR_TASK_QUEUE: `nobody-${Date.now()}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const id = await eventually('the no-worker notice', () =>
+      Promise.resolve(
+        /checkpoint (\S+) is not started yet: no worker answers on task queue nobody-/.exec(
+          stderr,
+        )?.[1],
+      ),
+    );
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    assert.equal(code, 130);
+    assert.match(
+      stderr,
+      new RegExp(`Find it with: karbor checkpoint watch ${NOOP_PROVIDER} ${id}`),
+    );
+    const svc = await ProtectionService.connect(cfg);
+    try {
+      await svc.temporal.workflow.getHandle(`protect-${id}`).terminate('test cleanup');
     } finally {
       await svc.close();
     }

@@ -51,8 +51,20 @@ describe('the --wait status', () => {
     assert.deepEqual(s.retries, [
       { resource: 'db-1', attempt: 3, max_attempts: 5, error: 'connection refused' },
     ]);
-    assert.match(statusLine(s), /db-1 retry 3\/5: connection refused/);
+    assert.match(statusLine(s), /db-1 attempt 3\/5: connection refused/);
+    assert.doesNotMatch(statusLine(s), /now db-1/, 'a retried resource is not listed twice');
     assert.ok(statusLine(s, 30).length <= 30);
+    // On a narrow terminal the ETA and the retry outlive the elapsed time, files and rate.
+    const busy = statusOf(
+      progress({ total: 1 }),
+      [hook({ bytesDone: 50, bytesTotal: 100, filesTotal: 24, attempt: 2, lastFailure: 'boom' })],
+      13,
+      25,
+    );
+    const narrow = statusLine(busy, 80);
+    assert.ok(narrow.length < 80, narrow);
+    assert.match(narrow, /ETA 2\.0s/);
+    assert.match(narrow, /db-1 attempt 2\/5: boom/);
   });
 
   it('measures the rate over the last seconds, not since the start', () => {
