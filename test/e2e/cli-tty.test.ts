@@ -75,7 +75,7 @@ describe('the CLI at a terminal: live progress line and final summary', () => {
     for (const l of lines)
       assert.match(l, /^(running|completing|validating) \d+\.\d%, \d\/2 resources/);
     assert.ok(
-      lines.some((l) => /, running [ab]/.test(l)),
+      lines.some((l) => /, now [ab]/.test(l)),
       JSON.stringify(lines),
     );
     const percents = lines.map((l) => Number(/ (\d+\.\d)%/.exec(l)![1]));

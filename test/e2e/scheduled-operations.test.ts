@@ -182,6 +182,16 @@ describe('scheduled operations on Temporal Schedules', () => {
       return d.info.recentActions.length > 0 ? d : undefined;
     });
     assert.equal(started.info.recentActions.length, 1);
+    const firstRun = started.info.recentActions[0]!.action;
+    assert.equal(firstRun.type, 'startWorkflow');
+    if (firstRun.type === 'startWorkflow') {
+      const done = (await fx.svc.temporal.workflow
+        .getHandle(firstRun.workflow.workflowId)
+        .result()) as {
+        status: string;
+      };
+      assert.equal(done.status, 'available');
+    }
     const show = await karbor(['scheduled-operation', 'show', id], env);
     assert.match(show.stdout, /^schedule\n {2}paused +false$/m);
     // A trigger in use cannot go.
@@ -200,6 +210,29 @@ describe('scheduled operations on Temporal Schedules', () => {
     } finally {
       await other.close();
     }
+    // A scheduled verify records its verdict on the checkpoint it checked.
+    const verify = await fx.svc.engine.createScheduledOperation({
+      name: 'verify',
+      operation_type: 'verify',
+      trigger_id: triggerId,
+      operation_definition: { provider_id: NOOP_PROVIDER, plan_id: plan.id },
+    });
+    made.push(verify.id);
+    await fx.svc.engine.runNow(verify.id);
+    const verified = await eventually('a recorded verdict', async () => {
+      const d = await schedule(verify.id).describe();
+      const run = d.info.recentActions[0];
+      if (!run || run.action.type !== 'startWorkflow') return undefined;
+      const result = (await fx.svc.temporal.workflow
+        .getHandle(run.action.workflow.workflowId)
+        .result()) as { checkpoint_id?: string };
+      if (!result.checkpoint_id) return undefined;
+      const doc = await fx.svc.showCheckpoint(NOOP_PROVIDER, result.checkpoint_id);
+      return doc.extra_info.verify_status ? doc : undefined;
+    });
+    assert.equal(verified.extra_info.verify_status, 'verified');
+    assert.match(String(verified.extra_info.last_verified_at), /^\d{4}-\d\d-\d\dT/);
+    assert.deepEqual(verified.extra_info.damaged, []);
     const bad = await karbor(
       ['trigger', 'create', 'bad', '--format', 'crontab', '--pattern', '61 * * * *'],
       env,
