@@ -461,9 +461,14 @@ function addCheckpointCommands(program: Command): void {
         });
         if (g.json) return printJson(page);
         printTable(
-          ['id', 'status', 'project', 'plan', 'created (UTC)', 'duration', 'size'],
+          ['id', 'status', 'project', 'plan', 'created (UTC)', 'duration', 'size', 'verified'],
           page.checkpoints.map((c) => {
-            const x = c.extra_info as { size_bytes?: number; finished_at_ms?: number };
+            const x = c.extra_info as {
+              size_bytes?: number;
+              finished_at_ms?: number;
+              verify_status?: string;
+              last_verified_at?: string;
+            };
             const startMs = c.timestamp * 1000;
             return [
               c.id,
@@ -475,6 +480,9 @@ function addCheckpointCommands(program: Command): void {
                 ? formatSeconds(Math.max(0, (x.finished_at_ms - startMs) / 1000))
                 : '-',
               x.size_bytes !== undefined ? formatBytes(x.size_bytes) : '-',
+              x.verify_status
+                ? `${x.verify_status} ${String(x.last_verified_at ?? '').slice(0, 10)}`
+                : '-',
             ];
           }),
         );

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { ChunkRefs } from '../../bank/chunk-refs';
 import { ProtectionService } from '../../client/protection-service';
 import { scheduleIdOf } from '../../operation-engine/documents';
 import { workflowIds } from '../../workflows/ids';
@@ -86,10 +87,13 @@ describe('scheduled operations on Temporal Schedules', () => {
     assert.equal(available.length, 3);
     assert.deepEqual(new Set(available), new Set(all.slice(-3)), 'the three newest');
     // The older ones went through their delete workflows (hooks released their chunks).
+    const refs = new ChunkRefs(fx.worker.redis, fx.cfg.bankPrefix);
     for (const id of all.slice(0, -3)) {
       assert.equal((await fx.svc.waitForDelete(id)).status, 'deleted');
-      const events = await fx.svc.checkpointEvents(FS_PROVIDER, id).catch(() => []);
-      assert.ok(Array.isArray(events));
+      assert.deepEqual(await refs.ownedBy(FS_PROVIDER, `${id}/Karbor::Directory/${tree}`), []);
+    }
+    for (const id of all.slice(-3)) {
+      assert.ok((await refs.ownedBy(FS_PROVIDER, `${id}/Karbor::Directory/${tree}`)).length > 0);
     }
     assert.ok(
       results.some((r) => (r.removed ?? []).length > 0),
@@ -233,6 +237,8 @@ describe('scheduled operations on Temporal Schedules', () => {
     assert.equal(verified.extra_info.verify_status, 'verified');
     assert.match(String(verified.extra_info.last_verified_at), /^\d{4}-\d\d-\d\dT/);
     assert.deepEqual(verified.extra_info.damaged, []);
+    const listed = await karbor(['checkpoint', 'list', NOOP_PROVIDER, '--plan-id', plan.id], env);
+    assert.match(listed.stdout, new RegExp(`${verified.id}\\s.*verified \\d{4}-\\d\\d-\\d\\d`));
     const bad = await karbor(
       ['trigger', 'create', 'bad', '--format', 'crontab', '--pattern', '61 * * * *'],
       env,
