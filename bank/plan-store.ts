@@ -3,9 +3,8 @@ import type { Redis } from 'ioredis';
 import type { Plan } from '../common/documents';
 import { InvalidPlanError, PlanNotFoundError } from '../common/errors';
 import type { Caller } from './checkpoint-collection';
-import { bankPaths, KEY_CEILING } from './keys';
-import { lexRange } from './redis-bank';
 import { RecordStore } from './records';
+import { TenantRecords } from './tenant-records';
 
 /** How long the plan an operation was started with is kept for the workflow to read. */
 const OPERATION_PLAN_TTL_SECONDS = 7 * 24 * 3600;
@@ -13,56 +12,40 @@ const OPERATION_PLAN_TTL_SECONDS = 7 * 24 * 3600;
 /** Stored plans (`karbor plan create`), kept in Redis beside the bank, per project. */
 export class PlanStore {
   private readonly records: RecordStore;
+  private readonly stored: TenantRecords<Plan>;
 
   constructor(
     private readonly redis: Redis,
     prefix: string,
   ) {
     this.records = new RecordStore(redis, prefix);
+    this.stored = new TenantRecords<Plan>(
+      redis,
+      prefix,
+      'plans',
+      (id) => new PlanNotFoundError(id),
+    );
   }
 
   /** Stores a plan; an id is made when the document has none. */
   async create(plan: Omit<Plan, 'id'> & { id?: string }): Promise<Plan> {
     const stored: Plan = { ...plan, id: plan.id || randomUUID() };
-    const created = await this.records.create(
-      bankPaths.plan(stored.id),
-      stored,
-      this.records.keys.noState,
-      '',
-      [bankPaths.plansByProject(stored.project_id, stored.id)],
-      { plan_id: stored.id },
-    );
-    if (!created) throw new InvalidPlanError(`plan ${stored.id} already exists`);
+    if (!(await this.stored.create(stored))) {
+      throw new InvalidPlanError(`plan ${stored.id} already exists`);
+    }
     return stored;
   }
 
-  async get(id: string, caller?: Caller): Promise<Plan> {
-    const plan = await this.records.read<Plan>(bankPaths.plan(id));
-    if (!plan || (caller && !caller.admin && plan.project_id !== caller.projectId)) {
-      throw new PlanNotFoundError(id);
-    }
-    return plan;
+  get(id: string, caller?: Caller): Promise<Plan> {
+    return this.stored.get(id, caller);
   }
 
-  async list(caller: Caller, limit = 1000): Promise<Plan[]> {
-    const base = `/indices/plans/${caller.projectId}/`;
-    const keys = await lexRange(this.redis, this.records.keys.objectIndex, {
-      lo: base,
-      hi: base + KEY_CEILING,
-      limit,
-      sortDir: 'asc',
-    });
-    const plans = await Promise.all(
-      keys.map((k) => this.records.read<Plan>(bankPaths.plan(k.slice(base.length)))),
-    );
-    return plans.filter((p): p is Plan => p !== undefined);
+  list(caller: Caller, limit = 1000): Promise<Plan[]> {
+    return this.stored.list(caller, limit);
   }
 
   async delete(id: string, caller: Caller): Promise<void> {
-    const plan = await this.get(id, caller);
-    await this.records.remove(bankPaths.plan(id), this.records.keys.noState, [
-      bankPaths.plansByProject(plan.project_id, id),
-    ]);
+    await this.stored.delete(id, caller);
   }
 
   /**
