@@ -388,7 +388,10 @@ function addRestoreCommands(program: Command): void {
             ok: (r) => r.status === 'success',
           });
         }
-        if (g.json) printJson(record);
+        if (g.json)
+          process.stdout.write(
+            `${JSON.stringify({ message_type: 'summary', running: false, result: record })}\n`,
+          );
         else out(`${record.id} ${record.status}${record.reason ? `: ${record.reason}` : ''}`);
         return record.status === 'success' ? EXIT.ok : EXIT.failed;
       }),
@@ -520,6 +523,7 @@ function addCheckpointCommands(program: Command): void {
           workflowId: started.workflow_id,
           wait: () => svc.waitForDelete(checkpointId),
           reattach: `karbor checkpoint watch ${providerId} ${checkpointId}`,
+          verb: 'deletion started',
           ok: (result) => result.status === 'deleted',
         });
       }),
@@ -563,7 +567,11 @@ function addCheckpointCommands(program: Command): void {
             ok: (d) => d.status === 'verified',
           });
         }
-        if (g.json) printJson(doc);
+        // Like the end of a --wait: with --json one summary line holding the document.
+        if (g.json)
+          process.stdout.write(
+            `${JSON.stringify({ message_type: 'summary', running: false, result: doc })}\n`,
+          );
         else out(`${doc.id} ${doc.status}${doc.reason ? `: ${doc.reason}` : ''} (nothing running)`);
         return doc.status === 'error' || doc.status === 'error-deleting' ? EXIT.failed : EXIT.ok;
       }),
@@ -612,6 +620,7 @@ function addCheckpointCommands(program: Command): void {
           workflowId: started.workflow_id,
           wait: () => svc.waitForVerify(checkpointId),
           reattach: `karbor checkpoint watch ${providerId} ${checkpointId}`,
+          verb: 'verify started',
           ok: (result) => result.status === 'verified',
         });
       }),
@@ -703,6 +712,7 @@ async function waitAndReport<
     document?: () => Promise<D>;
     ok: (doc: D) => boolean;
     started?: boolean;
+    verb?: string;
   },
 ): Promise<number> {
   const { result, summary } = await watchProgress(svc, { ...o, json: g.json === true });

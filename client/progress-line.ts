@@ -171,6 +171,8 @@ export interface WatchOptions<T> {
   json: boolean;
   /** True when the operation was just started (not re-attached). */
   started?: boolean;
+  /** What started (`started`, `deletion started`, `verify started`). */
+  verb?: string;
 }
 
 /**
@@ -189,10 +191,12 @@ export async function watchProgress<T>(
   };
   process.once('SIGINT', onInterrupt);
   process.stderr.write(
-    `${o.what} ${o.started === false ? 'is running' : 'started'}; follow it with: ${o.reattach}\n`,
+    `${o.what} ${o.started === false ? 'is running' : (o.verb ?? 'started')}; follow it with: ${o.reattach}\n`,
   );
   const tty = process.stderr.isTTY === true;
-  const began = Date.now();
+  // Durations count from the run's start, also when re-attached later.
+  const began =
+    o.started === false ? await svc.startedAt(o.workflowId).catch(() => Date.now()) : Date.now();
   const window = new RateWindow();
   let last: Progress | undefined;
   let stop = false;

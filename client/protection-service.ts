@@ -551,6 +551,12 @@ export class ProtectionService {
     return client.workflow.getHandle(workflowId).query(link.progressQuery);
   }
 
+  /** When the run with this workflow id started (ms). */
+  async startedAt(workflowId: string): Promise<number> {
+    const { client } = await this.t();
+    return (await client.workflow.getHandle(workflowId).describe()).startTime.getTime();
+  }
+
   /** Whether a run with this workflow id is running now. */
   async isRunning(workflowId: string): Promise<boolean> {
     const { client } = await this.t();

@@ -235,9 +235,19 @@ describe('the karbor CLI', () => {
     assert.equal(badParam.code, 2);
     assert.match(badParam.stderr, /delay_ms must be >= 0/);
 
+    // Re-attaching to a checkpoint with nothing running: one summary line with --json.
+    const watched = await karbor(['--json', 'checkpoint', 'watch', NOOP_PROVIDER, cp.id], env);
+    assert.equal(watched.code, 0, watched.stderr);
+    assert.equal(watched.stdout.trim().split('\n').length, 1);
+    const line = JSON.parse(watched.stdout) as { running: boolean; result: { status: string } };
+    assert.deepEqual([line.running, line.result.status], [false, 'available']);
     const del = await karbor(['checkpoint', 'delete', NOOP_PROVIDER, cp.id, '--wait'], env);
     assert.equal(del.code, 0, del.stderr);
     assert.match(del.stdout, new RegExp(`${cp.id} deleted`));
+    assert.match(
+      del.stderr,
+      new RegExp(`^checkpoint ${cp.id} deletion started; follow it with`, 'm'),
+    );
     const gone = await karbor(['checkpoint', 'show', NOOP_PROVIDER, cp.id], env);
     assert.equal(gone.code, 2);
 
