@@ -157,8 +157,6 @@ export const bankPaths = {
   restore: (id: string) => `/restores/${id}/index.json`,
   restoresByProject: (project: string, ts: number, id: string) =>
     `/indices/restores/${project}/${tsKey(ts)}@${id}`,
-  plan: (id: string) => `/plans/${id}.json`,
-  plansByProject: (project: string, id: string) => `/indices/plans/${project}/${id}`,
 };
 
 /** Above every character a key may hold, so `[prefix` … `[prefix\x7f` spans the prefix. */

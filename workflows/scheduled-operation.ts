@@ -32,7 +32,7 @@ export interface ScheduledRunResult {
 
 export async function scheduledOperation(input: ScheduledRunInput): Promise<ScheduledRunResult> {
   const ref = { providerId: input.providerId, planId: input.planId, caller: input.caller };
-  const parent = `${workflowInfo().workflowId}`;
+  const parent = workflowInfo().workflowId;
   if (input.operationType === 'verify') {
     const target = await engine.newestAvailable(ref);
     if (!target) return { status: 'skipped', reason: 'the plan has no available checkpoint' };

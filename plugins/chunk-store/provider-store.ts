@@ -42,6 +42,11 @@ export class DamagedFileError extends ChunkError {
   }
 }
 
+/** The bytes a sparse file's data regions hold (what its chunks store). */
+export function extentBytes(extents: [number, number][]): number {
+  return extents.reduce((n, [, len]) => n + len, 0);
+}
+
 /** Consecutive items in groups of at most `maxItems` and `maxBytes` (unless one is bigger). */
 function groups<T>(items: T[], bytes: (t: T) => number, maxBytes: number, maxItems: number) {
   const out: { start: number; items: T[] }[] = [];
@@ -199,7 +204,7 @@ export class ProviderChunks {
           const index = jobs[j]!.start + file;
           out[index]!.extents = extents;
           // Holes are never read: counted done at once, so progress still reaches the size.
-          onBytes(files[index]!.size - extents.reduce((n, [, len]) => n + len, 0));
+          onBytes(files[index]!.size - extentBytes(extents));
         },
         cut: async (chunks) => {
           const hashes = [...new Set(chunks.map((c) => c.hash))];

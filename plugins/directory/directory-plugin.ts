@@ -7,7 +7,7 @@ import { HookFailedError, RestoreRefusedError } from '../../common/errors';
 import { resourceDataPrefix, resourceSectionName } from '../../bank/keys';
 import type { GraphResource } from '../../graph/resource-graph';
 import { sha256 } from '../chunk-store/chunk-store';
-import { manifestToRelease, resourceChunks } from '../chunk-store/provider-store';
+import { extentBytes, manifestToRelease, resourceChunks } from '../chunk-store/provider-store';
 import type { DataPluginDeps } from '../chunk-store/provider-store';
 import type { DataStats, HookContext, ResourcePlugin, RestoreCheck } from '../types';
 import { TreeError } from './manifest';
@@ -91,12 +91,14 @@ async function protect(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
     const kept = files.filter((e) => unchanged(e, parent.get(entryKey(e))));
     const present = await chunks.reuse(kept.flatMap((e) => parent.get(entryKey(e))!.chunks!));
     const toRead: ManifestEntry[] = [];
+    let reused = 0;
     for (const e of files) {
       const before = parent.get(entryKey(e));
       if (unchanged(e, before) && before.chunks!.every(present)) {
         e.chunks = before.chunks;
         if (before.extents) e.extents = before.extents;
         onBytes(e.size ?? 0);
+        reused += e.size ?? 0;
       } else {
         toRead.push(e);
       }
@@ -108,7 +110,6 @@ async function protect(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
     );
     const read = stored.reduce((n, s) => n + s.bytes, 0);
     const stored_ = stored.reduce((n, s) => n + s.newBytes, 0);
-    const reused = files.reduce((n, e) => n + (toRead.includes(e) ? 0 : (e.size ?? 0)), 0);
     stats = { read, stored: stored_, deduplicated: read - stored_ + reused, files: files.length };
     toRead.forEach((e, i) => {
       const s = stored[i]!;
@@ -171,7 +172,7 @@ async function restore(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
 
 /** The bytes a file entry's chunks hold: its size, or its data regions when sparse. */
 function dataBytesOf(e: ManifestEntry): number {
-  return e.extents ? e.extents.reduce((n, [, len]) => n + len, 0) : (e.size ?? 0);
+  return e.extents ? extentBytes(e.extents) : (e.size ?? 0);
 }
 
 /** Before the restore starts: an absolute target that is (or can become) a real directory. */

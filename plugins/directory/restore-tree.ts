@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HookFailedError } from '../../common/errors';
 import { flushFileSystemOf } from '../chunk-store/flush';
-import { DamagedFileError } from '../chunk-store/provider-store';
+import { DamagedFileError, extentBytes } from '../chunk-store/provider-store';
 import type { ProviderChunks } from '../chunk-store/provider-store';
 import { fsAt, xattrNames } from './fs-at';
 import { checkManifest, mtimeNs, TreeError } from './manifest';
@@ -197,8 +197,6 @@ function applyMeta(
   at.lutimensat(dirfd, name, Number(sec), Number(nsec), Number(sec), Number(nsec));
 }
 
-const dataBytes = (extents: [number, number][]) => extents.reduce((n, [, len]) => n + len, 0);
-
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Restores `manifest` into `target` (absolute), creating it when missing. */
@@ -259,7 +257,7 @@ export async function restoreTree(
     const files = entries.filter((e) => e.entry.type === 'file' && !e.linkTo);
     const tmps = files.map(() => io.tmpPrefix + randomBytes(6).toString('hex'));
     const holes = files.reduce(
-      (n, e) => n + (e.entry.extents ? (e.entry.size ?? 0) - dataBytes(e.entry.extents) : 0),
+      (n, e) => n + (e.entry.extents ? (e.entry.size ?? 0) - extentBytes(e.entry.extents) : 0),
       0,
     );
     io.onBytes(holes); // never written: progress counts them done

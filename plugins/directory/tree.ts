@@ -8,8 +8,6 @@ import { readXattrs } from './fs-at';
 import { bytesFields } from './manifest';
 import type { EntryMeta, ManifestEntry } from './manifest';
 
-export { TreeError } from './manifest';
-
 /** Names of users and groups by number, from the host's account files (read once). */
 class Accounts {
   private users?: Map<number, string>;
