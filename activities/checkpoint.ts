@@ -5,7 +5,9 @@ import type { PlanStore } from '../bank/plan-store';
 import type { CheckpointDocument } from '../common/documents';
 import { LeaseLostError } from '../common/errors';
 import { countLease } from './metrics';
+import { hostOf } from '../graph/host-pinning';
 import { operationSchedule } from '../graph/operation-schedule';
+import { DEFAULT_HOST_WAIT_SECONDS } from '../temporal-config/names';
 import type { OperationSchedule } from '../graph/operation-schedule';
 import { unpackGraph } from '../graph/resource-graph';
 import type { Operation } from '../plugins/types';
@@ -41,20 +43,32 @@ export interface CheckpointActivityDeps {
   leases: LeaseManager;
   plans: PlanStore;
   providers: ProviderRegistry;
+  /** KARBOR_HOST_WAIT_S: how long a host-pinned hook waits for a worker of its host. */
+  hostWaitSeconds?: number;
 }
 
 /** The hooks schedule of an operation over a checkpoint's stored graph. */
 export async function scheduleFor(
-  deps: Pick<CheckpointActivityDeps, 'checkpoints' | 'providers'>,
+  deps: Pick<CheckpointActivityDeps, 'checkpoints' | 'providers' | 'hostWaitSeconds'>,
   checkpointId: string,
   operation: Operation,
 ): Promise<OperationSchedule> {
   const doc = await deps.checkpoints.get(checkpointId);
   const provider = deps.providers.get(doc.provider_id);
-  return operationSchedule(unpackGraph(doc.resource_graph), (type) => {
-    const plugin = provider.plugins.get(type);
-    return plugin ? implementedHooks(plugin, operation) : [];
-  });
+  return operationSchedule(
+    unpackGraph(doc.resource_graph),
+    (type) => {
+      const plugin = provider.plugins.get(type);
+      return plugin ? implementedHooks(plugin, operation) : [];
+    },
+    {
+      hostOf: (node) => {
+        const plugin = provider.plugins.get(node.type);
+        return hostOf(node, plugin?.hostPinned ?? false, provider.config[plugin?.name ?? ''] ?? {});
+      },
+      waitSeconds: deps.hostWaitSeconds ?? DEFAULT_HOST_WAIT_SECONDS,
+    },
+  );
 }
 
 /** Resources of a checkpoint's graph whose protect result the bank does not hold. */

@@ -14,6 +14,7 @@ export interface BeginDeleteInput {
 export interface DeleteActivityDeps {
   checkpoints: CheckpointCollection;
   providers: ProviderRegistry;
+  hostWaitSeconds?: number;
 }
 
 /** Delete and verify: both start from an existing checkpoint of the caller's. */

@@ -6,6 +6,7 @@ import { withFailureMapping } from './failures';
 import { gcActivities } from './gc';
 import type { GcActivityDeps } from './gc';
 import { hookActivities } from './hooks';
+import { hostActivities } from './hosts';
 import type { HookActivityDeps } from './hooks';
 import { lifecycleActivities } from './lifecycle';
 import { protectableActivities } from './protectables';
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...lifecycleActivities(deps),
     ...gcActivities(deps),
     ...engineActivities(deps),
+    ...hostActivities(deps),
   });
 }
 

@@ -28,6 +28,7 @@ export interface RestoreActivityDeps {
   checkpoints: CheckpointCollection;
   restores: RestoreCollection;
   providers: ProviderRegistry;
+  hostWaitSeconds?: number;
 }
 
 export function restoreActivities(deps: RestoreActivityDeps) {

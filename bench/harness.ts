@@ -50,7 +50,7 @@ export async function withBenchEnv(
   };
   const redis = await connectRedis(cfg.redisUrl, 'bench-worker');
   const connection = await NativeConnection.connect({ address: cfg.temporalAddress });
-  const workers: Worker[] = [
+  const workers: Pick<Worker, 'run' | 'shutdown'>[] = [
     await createKarborWorker({ config: cfg, connection, redis, env: process.env }),
   ];
   const runs = [workers[0]!.run()];

@@ -2,6 +2,7 @@
 // line (percentage, bytes, files, rate over a recent window and an ETA from it, what runs,
 // retries) and a summary at the end; with --json, one JSON status object per line, like
 // restic. Ctrl-C stops the waiting, never the operation, and says how to re-attach.
+import { waitingText } from '../graph/host-pinning';
 import type { Progress } from '../workflows/definitions';
 import type { ProtectionService, RunningHook } from './protection-service';
 
@@ -23,6 +24,8 @@ export interface Status {
   seconds_elapsed: number;
   seconds_remaining?: number;
   running: string[];
+  /** Hosts whose resources wait for a worker of their own (none is taking their hooks). */
+  waiting_for_hosts?: string[];
   retries: { resource: string; attempt: number; max_attempts: number; error: string }[];
 }
 
@@ -83,6 +86,7 @@ export function statusOf(
         error: h.lastFailure ?? '',
       })),
   };
+  if (p.waitingFor?.length) status.waiting_for_hosts = p.waitingFor;
   if (allKnown && hooks.length > 0 && rate > 0) status.seconds_remaining = Math.round(left / rate);
   return status;
 }
@@ -119,6 +123,7 @@ export function statusLine(s: Status, columns = 100): string {
       4,
     ]);
   }
+  if (s.waiting_for_hosts?.length) parts.push([waitingText(s.waiting_for_hosts), 8]);
   for (const r of s.retries.slice(0, 2)) {
     parts.push([`${r.resource} attempt ${r.attempt}/${r.max_attempts || '?'}: ${r.error}`, 5]);
   }

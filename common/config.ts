@@ -1,7 +1,13 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError } from './errors';
-import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../temporal-config/names';
+import { checkHostName } from '../graph/host-pinning';
+import {
+  DEFAULT_HOST_WAIT_SECONDS,
+  DEFAULT_NAMESPACE,
+  DEFAULT_TASK_QUEUE,
+} from '../temporal-config/names';
 import settings from '../temporal-config/dev-server.json';
 import type { LeaseSettings } from '../bank/leases';
 import { DEFAULT_LEASE_SETTINGS } from '../bank/leases';
@@ -30,6 +36,13 @@ export interface KarborConfig {
   metricsAddress?: string;
   /** KARBOR_LOG_FORMAT: `json` for one JSON object per line, else readable text. */
   logFormat?: 'text' | 'json';
+  /**
+   * KARBOR_WORKER_HOST (default: the machine's host name): the host whose pinned resources
+   * this worker protects, from the `<queue>@<host>` task queue besides the shared one.
+   */
+  workerHost?: string;
+  /** KARBOR_HOST_WAIT_S: how long a pinned hook waits for a worker of its host, then fails. */
+  hostWaitSeconds?: number;
 }
 
 /** `host:port` with a port in range; the host may be empty (all interfaces). */
@@ -187,6 +200,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv): KarborConfig {
   };
   if (env.KARBOR_METRICS_ADDRESS)
     cfg.metricsAddress = checkListenAddress(env.KARBOR_METRICS_ADDRESS, 'KARBOR_METRICS_ADDRESS');
+  cfg.workerHost = checkHostName(
+    env.KARBOR_WORKER_HOST || os.hostname(),
+    env.KARBOR_WORKER_HOST
+      ? 'KARBOR_WORKER_HOST'
+      : "this machine's host name (set KARBOR_WORKER_HOST)",
+  );
+  cfg.hostWaitSeconds = intVar(env, 'KARBOR_HOST_WAIT_S', DEFAULT_HOST_WAIT_SECONDS, 1, 7 * 86400);
   if (env.KARBOR_PROVIDERS_DIR) cfg.providersDir = env.KARBOR_PROVIDERS_DIR;
   if (env.KARBOR_DATA_DIR) cfg.dataDir = env.KARBOR_DATA_DIR;
   if (env.KARBOR_CHUNK_THREADS) cfg.chunkThreads = intVar(env, 'KARBOR_CHUNK_THREADS', 1, 1, 256);

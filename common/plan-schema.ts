@@ -4,6 +4,8 @@
 // absolute path, and PATH_MAX is 4096); ≤ 10,000 resources (what one operation's
 // continue-as-new runs are sized and measured for); a plan file ≤ 1 MiB.
 
+import { HOST_NAME_PATTERN } from '../graph/host-pinning';
+
 /** Characters of ids that end up in bank keys. */
 const KEY_ID = { type: 'string', minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_.\\-@]+$' };
 const NAME = { type: 'string', minLength: 1, maxLength: 255 };
@@ -38,6 +40,12 @@ export const PLAN_SCHEMA = {
             type: 'object',
             properties: {
               depends_on: { type: 'array', maxItems: MAX_PLAN_RESOURCES, items: RESOURCE_ID },
+              host: {
+                type: 'string',
+                maxLength: 253,
+                pattern: HOST_NAME_PATTERN,
+                description: 'the host the resource lives on: its hooks run on that host',
+              },
             },
           },
         },

@@ -1,6 +1,6 @@
 import type { Hook } from './hook-schedule';
 import { shapeOf } from './resource-graph';
-import type { PackedGraph } from './resource-graph';
+import type { GraphResource, PackedGraph } from './resource-graph';
 
 /**
  * What a workflow gets to schedule one operation's hooks: resource ids (for progress), the
@@ -14,20 +14,45 @@ export interface OperationSchedule {
   children: number[][];
   /** Per type index: the hooks its plugin implements for this operation. */
   hooks: Hook[][];
+  /**
+   * Host-pinned resources (graph/host-pinning.ts): the hosts, interned, and per node an
+   * index into them or -1. Absent when no resource is pinned (and in older histories).
+   */
+  hosts?: string[];
+  nodeHosts?: number[];
+  /** How long a pinned hook may wait for a worker of its host before it fails. */
+  hostWaitSeconds?: number;
 }
 
 export function operationSchedule(
   graph: PackedGraph,
   hooksOf: (type: string) => Hook[],
+  pinning?: { hostOf: (node: GraphResource) => string | undefined; waitSeconds: number },
 ): OperationSchedule {
   const shape = shapeOf(graph);
-  return {
+  const schedule: OperationSchedule = {
     ids: graph.nodes.map((n) => n.id),
     nodeTypes: shape.nodeTypes,
     types: shape.types,
     children: shape.children,
     hooks: shape.types.map(hooksOf),
   };
+  if (!pinning) return schedule;
+  const hosts: string[] = [];
+  const nodeHosts = graph.nodes.map((node) => {
+    const host = pinning.hostOf(node);
+    if (host === undefined) return -1;
+    const at = hosts.indexOf(host);
+    return at >= 0 ? at : hosts.push(host) - 1;
+  });
+  if (hosts.length === 0) return schedule;
+  return { ...schedule, hosts, nodeHosts, hostWaitSeconds: pinning.waitSeconds };
+}
+
+/** The host a node's hooks must run on, if it is pinned. */
+export function nodeHost(schedule: OperationSchedule, node: number): string | undefined {
+  const at = schedule.nodeHosts?.[node] ?? -1;
+  return at >= 0 ? schedule.hosts?.[at] : undefined;
 }
 
 export function implementedBy(schedule: OperationSchedule) {

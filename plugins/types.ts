@@ -112,6 +112,11 @@ export interface ResourcePlugin {
   description: string;
   /** Types this type's dependents may have (`protectable show`). */
   dependentTypes?: string[];
+  /**
+   * Instances live on one host (a directory tree): without `extra_info.host`, the plugin
+   * section's `host` setting pins them (graph/host-pinning.ts).
+   */
+  hostPinned?: boolean;
   schemas: PluginSchemas;
   /** The resources this one depends on (its children in the graph). */
   dependents(

@@ -1,5 +1,6 @@
 // Build step: bundle the workflow code once (workers then start fast) and copy the bank's
 // Lua scripts beside the compiled bank module.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
@@ -13,6 +14,22 @@ async function main(): Promise<void> {
     logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} },
   });
   fs.writeFileSync(path.join(dist, 'workflow-bundle.js'), code);
+  fs.writeFileSync(path.join(dist, 'build-info.json'), JSON.stringify({ commit: gitCommit(root) }));
+}
+
+/** The checkout's commit, with `-dirty` for uncommitted changes; `unknown` outside git. */
+function gitCommit(root: string): string {
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-C', root, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  try {
+    const commit = git('rev-parse', '--short=12', 'HEAD');
+    return git('status', '--porcelain', '--untracked-files=no') === '' ? commit : `${commit}-dirty`;
+  } catch {
+    return 'unknown';
+  }
 }
 
 main().catch((err: unknown) => {

@@ -56,7 +56,7 @@ export const HOOK_MAX_ATTEMPTS = 5;
  */
 export const HOOK_ACTIVITY: ActivityOptions = {
   startToCloseTimeout: '24h',
-  heartbeatTimeout: '30s',
+  heartbeatTimeout: '10s',
   // A failed operation waits for its other hooks to acknowledge cancellation, so nothing
   // still runs when the checkpoint is marked `error`.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,

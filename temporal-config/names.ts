@@ -9,3 +9,6 @@ export const DEFAULT_NAMESPACE = 'default';
 export const DEFAULT_HOOK_CONCURRENCY = 32;
 /** The most a caller may ask for: far below Temporal's 2,000 pending activities per run. */
 export const MAX_HOOK_CONCURRENCY = 1000;
+
+/** How long a hook of a host-pinned resource waits for a worker of its host (KARBOR_HOST_WAIT_S). */
+export const DEFAULT_HOST_WAIT_SECONDS = 1800;

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import * as path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -21,6 +21,8 @@ import { ChunkThreads } from '../plugins/chunk-store/chunk-threads';
 import { PluginRegistry } from '../plugins/registry';
 import { ProviderRegistry } from '../providers/provider-registry';
 import type { ProviderDocument } from '../providers/provider-registry';
+import { hostQueue } from '../graph/host-pinning';
+import { buildId, DEPLOYMENT_NAME } from './build-id';
 import { ensureGcSchedule } from './gc-schedule';
 import { resourceLogAttributes } from './observability';
 
@@ -89,6 +91,7 @@ export async function buildActivityDeps(
     dataDir,
     gc: config.gc,
     taskQueue: config.taskQueue,
+    ...(config.hostWaitSeconds ? { hostWaitSeconds: config.hostWaitSeconds } : {}),
     ...(temporal ? { temporal } : {}),
   };
 }
@@ -111,25 +114,72 @@ export interface KarborWorkerOptions {
   maxConcurrentActivityTaskExecutions?: number;
 }
 
+/**
+ * One Karbor worker: a Temporal worker on the shared queue (workflows and every activity)
+ * and one on its host's queue (`<queue>@<host>`: the hooks of resources pinned to this
+ * host). They start, stop and fail together.
+ */
+export class KarborWorker {
+  constructor(
+    readonly workers: Worker[],
+    readonly host: string,
+    readonly buildId: string,
+  ) {}
+
+  async run(): Promise<void> {
+    const runs = this.workers.map((w) => w.run());
+    try {
+      await Promise.all(runs);
+    } catch (err) {
+      // One stopped with an error: the other must not poll on alone.
+      this.shutdown();
+      await Promise.allSettled(runs);
+      throw err;
+    }
+  }
+
+  shutdown(): void {
+    for (const w of this.workers) if (w.getState() === 'RUNNING') w.shutdown();
+  }
+
+  /** RUNNING only while every part polls. */
+  getState(): ReturnType<Worker['getState']> {
+    return this.workers.map((w) => w.getState()).find((s) => s !== 'RUNNING') ?? 'RUNNING';
+  }
+}
+
 /** Builds a worker hosting every workflow and activity, wired to one Redis bank. */
-export async function createKarborWorker(opts: KarborWorkerOptions): Promise<Worker> {
+export async function createKarborWorker(opts: KarborWorkerOptions): Promise<KarborWorker> {
   const { config, connection, redis } = opts;
   const activities = createActivities(
     await buildActivityDeps(config, redis, opts.env, opts.client),
   );
   if (opts.client && opts.gcSchedule) await ensureGcSchedule(opts.client, config);
-  return Worker.create({
+  const host = config.workerHost ?? hostname();
+  const build = buildId(opts.env);
+  const common = {
     connection,
     namespace: config.namespace,
-    taskQueue: config.taskQueue,
     activities,
-    ...workflowSource(),
-    ...(opts.identity ? { identity: opts.identity } : {}),
+    identity: opts.identity ?? `${process.pid}@${host}`,
+    // Announced, not used for routing: every worker takes every task, so a rolling upgrade
+    // is old and new builds side by side; the history records which build ran each task.
+    workerDeploymentOptions: {
+      version: { deploymentName: DEPLOYMENT_NAME, buildId: build },
+      useWorkerVersioning: false as const,
+    },
     shutdownGraceTime: (opts.shutdownGraceTime ?? '10s') as `${number}s`,
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 200,
     // Heartbeats reach the server at least this often, so a cancelled hook (another one
     // failed) hears about it within seconds rather than most of its heartbeat timeout.
-    maxHeartbeatThrottleInterval: '2s',
+    maxHeartbeatThrottleInterval: '2s' as const,
     interceptors: { activity: [() => resourceLogAttributes()] },
+  };
+  const shared = await Worker.create({
+    ...common,
+    taskQueue: config.taskQueue,
+    ...workflowSource(),
   });
+  const own = await Worker.create({ ...common, taskQueue: hostQueue(config.taskQueue, host) });
+  return new KarborWorker([shared, own], host, build);
 }

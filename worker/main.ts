@@ -4,10 +4,11 @@
 // in flight get the grace time to finish, then are cancelled; we close Redis last.
 import { Client, Connection } from '@temporalio/client';
 import { configFromEnv } from '../common/config';
+import { hostQueue } from '../graph/host-pinning';
 import { KarborError } from '../common/errors';
 import { connectRedis, redactUrl } from '../common/redis';
-import type { Worker } from '@temporalio/worker';
 import { connectTemporalWorker, createKarborWorker } from './karbor-worker';
+import type { KarborWorker } from './karbor-worker';
 import { installTelemetry, serveObservability } from './observability';
 
 async function main(): Promise<void> {
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
     try {
       const client = new Client({ connection: clientConnection, namespace: config.namespace });
       // Ready only once the worker exists and polls.
-      const running: { worker?: Worker } = {};
+      const running: { worker?: KarborWorker } = {};
       const listener = config.metricsAddress
         ? await serveObservability(config.metricsAddress, telemetry.metricsSource, {
             redis,
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
       });
       running.worker = worker;
       log.info(
-        `karbor-worker: polling ${config.taskQueue} on ${config.temporalAddress} (namespace ${config.namespace}), bank ${config.bankPrefix} at ${redactUrl(config.redisUrl)}`,
+        `karbor-worker ${worker.buildId}: polling ${config.taskQueue} and ${hostQueue(config.taskQueue, worker.host)} on ${config.temporalAddress} (namespace ${config.namespace}), bank ${config.bankPrefix} at ${redactUrl(config.redisUrl)}`,
       );
       try {
         await worker.run();

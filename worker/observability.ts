@@ -109,7 +109,7 @@ export interface HealthSources {
   redis: Redis;
   /** A client connection to the same Temporal frontend the worker polls. */
   temporal: Connection;
-  worker: () => Worker | undefined;
+  worker: () => Pick<Worker, 'getState'> | undefined;
 }
 
 /** What /readyz reports: each part and whether the worker may take work. */

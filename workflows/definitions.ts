@@ -15,6 +15,8 @@ export interface Progress {
   bytes: number;
   /** What finished hooks reported: bytes read, new in the store, deduplicated, restored; files. */
   stats?: Partial<Record<'read' | 'stored' | 'deduplicated' | 'restored' | 'files', number>>;
+  /** Hosts whose pinned hooks wait with no worker of theirs taking them. */
+  waitingFor?: string[];
 }
 
 /** Knobs every operation takes; defaults in temporal-config/activity-options.ts. */

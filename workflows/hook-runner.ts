@@ -10,13 +10,18 @@ import {
   patched,
   proxyActivities,
   setCurrentDetails,
+  sleep,
+  TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { ActivityOptions } from '@temporalio/workflow';
+import { TimeoutType } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { LeaseToken } from '../bank/bank';
 import { HookSchedule } from '../graph/hook-schedule';
 import type { Hook, HookTask } from '../graph/hook-schedule';
-import { implementedBy } from '../graph/operation-schedule';
+import { hostQueue, waitingText } from '../graph/host-pinning';
+import { implementedBy, nodeHost } from '../graph/operation-schedule';
 import type { OperationSchedule } from '../graph/operation-schedule';
 import type { Operation } from '../plugins/types';
 import { BANK_ACTIVITY, HOOK_ACTIVITY } from '../temporal-config/activity-options';
@@ -24,6 +29,15 @@ import type { Progress } from './definitions';
 
 const hooks = proxyActivities<Activities>(HOOK_ACTIVITY);
 const bank = proxyActivities<Activities>(BANK_ACTIVITY);
+const queues = proxyActivities<Activities>({
+  ...BANK_ACTIVITY,
+  retry: { ...BANK_ACTIVITY.retry, maximumAttempts: 2 },
+});
+
+/** First look at the host queues this long after a pinned hook is scheduled. */
+const HOST_WATCH_FIRST_S = 10;
+/** While every host has a worker, looks back off to this (few timer events on long runs). */
+const HOST_WATCH_MAX_S = 300;
 
 export interface HookRunOptions {
   operation: Operation;
@@ -91,11 +105,24 @@ export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
     const last = plan.lastHookOf(task.node);
     const lease = opts.lease?.();
     const type = schedule.types[schedule.nodeTypes[task.node]!]!;
+    const host = nodeHost(schedule, task.node);
+    // A pinned resource's hooks go to its host's workers only, and give up on that host
+    // after its wait limit (a schedule-to-start timeout is never retried).
+    const placement: ActivityOptions = host
+      ? {
+          taskQueue: hostQueue(workflowInfo().taskQueue, host),
+          scheduleToStartTimeout: `${schedule.hostWaitSeconds ?? 1800}s`,
+        }
+      : {};
     scope
       .run(() =>
         // The summary is what the Web UI shows for the event: which resource, which hooks.
         hooks.runResourceHook.executeWithOptions(
-          { ...HOOK_ACTIVITY, summary: `${type} ${id}: ${toRun.join(', ')}` },
+          {
+            ...HOOK_ACTIVITY,
+            ...placement,
+            summary: `${type} ${id}${host ? ` on ${host}` : ''}: ${toRun.join(', ')}`,
+          },
           [
             {
               operation: opts.operation,
@@ -126,63 +153,139 @@ export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
       );
   };
 
-  while (!plan.finished) {
-    const stopping = (failures.length > 0 && !opts.keepGoing) || cancelled !== undefined;
-    if (!stopping && !pausing && workflowInfo().historyLength > opts.continueAfterEvents) {
-      pausing = true;
-    }
-    while (!stopping && !pausing && queue.length > 0 && running.size < opts.concurrency) {
-      start(queue.shift()!);
-    }
-    showProgress(progress, failures[failures.length - 1]);
-    if (running.size === 0) break;
-    try {
-      if (cancelled === undefined) await condition(() => finished.length > 0);
-      else await CancellationScope.nonCancellable(() => condition(() => finished.length > 0));
-    } catch (err) {
-      if (!isCancellation(err)) throw err;
-      // Cancelled: no hook may start from now on (the flag is checked by every hook as it
-      // starts, batched or not); then wait until the running ones have stopped.
-      cancelled = err;
-      await CancellationScope.nonCancellable(() =>
-        bank.stopOperation(workflowInfo().runId, 'cancelled'),
-      );
-      continue;
-    }
-    for (const { task, followers, error } of finished.splice(0)) {
-      running.delete(`${task.node}.${task.hook}`);
-      const id = ids[task.node]!;
-      if (error) {
-        // A hook refused because the operation is stopping did not fail on its own.
-        const counts = !isCancellation(error) && failureType(error) !== 'OPERATION_STOPPED';
-        if (counts && cancelled === undefined && (failures.length === 0 || opts.keepGoing)) {
-          failures.push(
-            `${schedule.types[schedule.nodeTypes[task.node]!]} ${id}: ${describe(error)}`,
-          );
-          progress.failed += 1;
-          progress.resources[id] = 'failed';
-          // Stop everything else: no new hooks; running ones are cancelled.
-          if (!opts.keepGoing) scope.cancel();
-        }
+  const watch = schedule.hosts
+    ? watchHostQueues(schedule, running, progress, () => failures[failures.length - 1])
+    : undefined;
+  try {
+    return await drive();
+  } finally {
+    watch?.stop();
+  }
+
+  async function drive(): Promise<HookRunOutcome> {
+    while (!plan.finished) {
+      const stopping = (failures.length > 0 && !opts.keepGoing) || cancelled !== undefined;
+      if (!stopping && !pausing && workflowInfo().historyLength > opts.continueAfterEvents) {
+        pausing = true;
+      }
+      while (!stopping && !pausing && queue.length > 0 && running.size < opts.concurrency) {
+        start(queue.shift()!);
+      }
+      showProgress(progress, failures[failures.length - 1]);
+      if (running.size === 0) break;
+      try {
+        if (cancelled === undefined) await condition(() => finished.length > 0);
+        else await CancellationScope.nonCancellable(() => condition(() => finished.length > 0));
+      } catch (err) {
+        if (!isCancellation(err)) throw err;
+        // Cancelled: no hook may start from now on (the flag is checked by every hook as it
+        // starts, batched or not); then wait until the running ones have stopped.
+        cancelled = err;
+        await CancellationScope.nonCancellable(() =>
+          bank.stopOperation(workflowInfo().runId, 'cancelled'),
+        );
         continue;
       }
-      plan.complete(task);
-      for (const hook of followers) plan.complete({ node: task.node, hook });
-      if (plan.nodeDone(task.node)) {
-        progress.resources[id] = 'done';
-        progress.done += 1;
-      } else if (progress.resources[id] === 'running') {
-        progress.resources[id] = 'waiting';
+      for (const { task, followers, error } of finished.splice(0)) {
+        running.delete(`${task.node}.${task.hook}`);
+        const id = ids[task.node]!;
+        if (error) {
+          // A hook refused because the operation is stopping did not fail on its own.
+          const counts = !isCancellation(error) && failureType(error) !== 'OPERATION_STOPPED';
+          if (counts && cancelled === undefined && (failures.length === 0 || opts.keepGoing)) {
+            const host = nodeHost(schedule, task.node);
+            const why =
+              host && neverStarted(error) ? noWorkerText(host, schedule) : describe(error);
+            failures.push(`${schedule.types[schedule.nodeTypes[task.node]!]} ${id}: ${why}`);
+            progress.failed += 1;
+            progress.resources[id] = 'failed';
+            // Stop everything else: no new hooks; running ones are cancelled.
+            if (!opts.keepGoing) scope.cancel();
+          }
+          continue;
+        }
+        plan.complete(task);
+        for (const hook of followers) plan.complete({ node: task.node, hook });
+        if (plan.nodeDone(task.node)) {
+          progress.resources[id] = 'done';
+          progress.done += 1;
+        } else if (progress.resources[id] === 'running') {
+          progress.resources[id] = 'waiting';
+        }
+        queue.push(...plan.takeReady());
       }
-      queue.push(...plan.takeReady());
+      progress.running = runningIds(running, ids);
+      showProgress(progress, failures[failures.length - 1]);
     }
-    progress.running = runningIds(running, ids);
-    showProgress(progress, failures[failures.length - 1]);
+    if (cancelled !== undefined) return { outcome: 'cancelled', cancel: cancelled };
+    if (failures.length > 0) return { outcome: 'failed', reason: failures.join('; ') };
+    if (!plan.finished) return { outcome: 'paused', snapshot: plan.snapshot() };
+    return { outcome: 'done' };
   }
-  if (cancelled !== undefined) return { outcome: 'cancelled', cancel: cancelled };
-  if (failures.length > 0) return { outcome: 'failed', reason: failures.join('; ') };
-  if (!plan.finished) return { outcome: 'paused', snapshot: plan.snapshot() };
-  return { outcome: 'done' };
+}
+
+/** A pinned hook that failed because no worker of its host ever took it. */
+function neverStarted(err: unknown): boolean {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
+}
+
+function noWorkerText(host: string, schedule: OperationSchedule): string {
+  return `${waitingText([host])}: none took its hooks within ${schedule.hostWaitSeconds ?? 1800} s`;
+}
+
+/**
+ * While pinned hooks run, looks now and then (an activity on the shared queue asks Temporal
+ * about each host's queue) whether some host has hooks waiting that no worker takes, and
+ * says so in the progress and the Web UI's current details. Timers only: the history grows
+ * by a few events per look, and looks back off while every host has its workers.
+ */
+function watchHostQueues(
+  schedule: OperationSchedule,
+  running: Map<string, HookTask>,
+  progress: Progress,
+  lastFailure: () => string | undefined,
+): { stop(): void } {
+  const scope = new CancellationScope();
+  let stopped = false;
+  const look = async () => {
+    let wait = HOST_WATCH_FIRST_S;
+    while (!stopped) {
+      await sleep(wait * 1000);
+      const hosts = [
+        ...new Set(
+          [...running.values()]
+            .map((t) => nodeHost(schedule, t.node))
+            .filter((h): h is string => h !== undefined),
+        ),
+      ].sort();
+      let waiting: string[] = [];
+      try {
+        if (hosts.length > 0) {
+          waiting = await queues.hostsWithoutWorkers({
+            taskQueue: workflowInfo().taskQueue,
+            hosts,
+          });
+        }
+      } catch (err) {
+        // A failed look only costs the message, never the operation.
+        if (isCancellation(err)) throw err;
+      }
+      const before = (progress.waitingFor ?? []).join(',');
+      if (waiting.length > 0) progress.waitingFor = waiting;
+      else delete progress.waitingFor;
+      if (waiting.join(',') !== before) showProgress(progress, lastFailure());
+      wait = waiting.length > 0 ? HOST_WATCH_FIRST_S : Math.min(wait * 2, HOST_WATCH_MAX_S);
+    }
+  };
+  // Stopped, or the run was cancelled: the watch simply ends.
+  scope.run(look).catch(() => undefined);
+  return {
+    stop() {
+      stopped = true;
+      scope.cancel();
+    },
+  };
 }
 
 /** Binary units, as the CLI prints them. */
@@ -211,6 +314,7 @@ export function showProgress(progress: Progress, lastFailure?: string): void {
     const shown = progress.running.slice(0, 10).join(', ');
     lines.push(`running: ${shown}${progress.running.length > 10 ? ', …' : ''}`);
   }
+  if (progress.waitingFor?.length) lines.push(waitingText(progress.waitingFor));
   if (lastFailure) lines.push(`last failure: ${lastFailure}`);
   setCurrentDetails(lines.join('  \n'));
 }

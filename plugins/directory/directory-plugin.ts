@@ -239,6 +239,7 @@ export function directoryPlugin(deps: DataPluginDeps): ResourcePlugin {
   return {
     name: 'directory',
     type: DIRECTORY_TYPE,
+    hostPinned: true,
     description:
       'A directory tree: files (sparse ones with their holes), directories, symlinks (as links), hard links, FIFOs and devices; owners, modes, nanosecond mtimes and extended attributes (ACLs too)',
     schemas: {

@@ -4,7 +4,6 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import type { Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
 import { after, before } from 'node:test';
 import type { Redis } from 'ioredis';
@@ -14,6 +13,7 @@ import type { KarborConfig } from '../../common/config';
 import { DEFAULT_LEASE_SETTINGS } from '../../bank/leases';
 import { connectRedis } from '../../common/redis';
 import { connectTemporalWorker, createKarborWorker } from '../../worker/karbor-worker';
+import type { KarborWorker } from '../../worker/karbor-worker';
 import { PROJECT_ROOT } from '../../scripts/services';
 
 // Worker state changes at INFO would bury the test report.
@@ -92,7 +92,7 @@ export function envFor(cfg: KarborConfig): NodeJS.ProcessEnv {
 }
 
 export interface RunningWorker {
-  worker: Worker;
+  worker: KarborWorker;
   redis: Redis;
   stop(): Promise<void>;
 }
