@@ -60,6 +60,7 @@ function buildProgram(): Command {
   addRestoreCommands(program);
   addCheckpointCommands(program);
   addGcCommand(program);
+  addSetupCommand(program);
   addEngineCommands(program, {
     run: (body) => run(body),
     retentionOptions,
@@ -663,6 +664,39 @@ function addGcCommand(program: Command): void {
     );
 }
 
+function addSetupCommand(program: Command): void {
+  program
+    .command('setup')
+    .description(
+      "admin: make a Temporal cluster ready for Karbor: register the namespace (if missing) and Karbor's search attributes on it; safe to run again",
+    )
+    .option('--retention-days <n>', 'history retention of a namespace it registers', parseWhole, 30)
+    .action(async (opts: { retentionDays: number }, cmd: Command) => {
+      const g = globals(cmd);
+      if (opts.retentionDays < 1 || opts.retentionDays > 3650) {
+        throw new InvalidArgumentError(
+          `--retention-days: expected 1 to 3650, got ${opts.retentionDays}`,
+        );
+      }
+      const cfg = configFor(g);
+      const { connectTemporal } = await import('./temporal-link');
+      const { setupCluster } = await import('./cluster-setup');
+      const { connection } = await connectTemporal(cfg);
+      try {
+        const steps = await setupCluster(connection, {
+          namespace: cfg.namespace,
+          retentionDays: opts.retentionDays,
+        });
+        if (g.json) return printJson({ address: cfg.temporalAddress, steps });
+        out(`Temporal at ${cfg.temporalAddress}:`);
+        for (const s of steps)
+          out(`  ${s.what}: ${s.result === 'created' ? 'registered' : 'already there'}`);
+      } finally {
+        await connection.close();
+      }
+    });
+}
+
 interface CheckpointListOptions {
   planId?: string;
   startDate?: string;
@@ -908,6 +942,12 @@ async function main(argv: string[]): Promise<void> {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(EXIT.ok);
     throw err;
+  });
+  // gRPC's TLS to an IP address (a cluster reached as 10.0.0.5:7233, say) makes Node warn
+  // about RFC 6066 on every run; the CLI's output stays the command's own.
+  process.removeAllListeners('warning');
+  process.on('warning', (w: Error & { code?: string }) => {
+    if (w.code !== 'DEP0123') process.stderr.write(`karbor: ${w.name}: ${w.message}\n`);
   });
   const program = buildProgram();
   try {

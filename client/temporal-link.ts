@@ -17,7 +17,8 @@ import {
   TimeoutFailure,
 } from '@temporalio/common';
 import type { KarborConfig } from '../common/config';
-import { OperationRefusedError, ServiceUnreachableError } from '../common/errors';
+import { OperationRefusedError } from '../common/errors';
+import { connectionOptions, temporalUnreachable } from '../common/temporal-profile';
 
 export { WithStartWorkflowOperation, WorkflowNotFoundError, defaultPayloadConverter };
 export { searchAttributesFor } from '../temporal-config/search-attributes';
@@ -28,14 +29,9 @@ export async function connectTemporal(
 ): Promise<{ client: Client; connection: Connection }> {
   let connection: Connection;
   try {
-    connection = await Connection.connect({
-      address: config.temporalAddress,
-      connectTimeout: '5s',
-    });
+    connection = await Connection.connect({ ...connectionOptions(config), connectTimeout: '5s' });
   } catch (err) {
-    throw new ServiceUnreachableError(
-      `cannot reach Temporal at ${config.temporalAddress}: ${(err as Error).message}`,
-    );
+    throw temporalUnreachable(config, err);
   }
   return { client: new Client({ connection, namespace: config.namespace }), connection };
 }

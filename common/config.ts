@@ -3,6 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError } from './errors';
 import { checkHostName } from '../graph/host-pinning';
+import { temporalProfile } from './temporal-profile';
+import type { TemporalSecurity } from './temporal-profile';
 import {
   DEFAULT_HOST_WAIT_SECONDS,
   DEFAULT_NAMESPACE,
@@ -16,6 +18,11 @@ import { DEFAULT_LEASE_SETTINGS } from '../bank/leases';
 export interface KarborConfig {
   temporalAddress: string;
   namespace: string;
+  /**
+   * TLS, API key and gRPC headers, from Temporal's standard client configuration
+   * (`TEMPORAL_TLS_*`, `TEMPORAL_API_KEY`, a `temporal.toml` profile): see temporal-connection.ts.
+   */
+  temporal?: TemporalSecurity;
   taskQueue: string;
   redisUrl: string;
   bankPrefix: string;
@@ -177,12 +184,21 @@ function logFormatVar(env: NodeJS.ProcessEnv): 'text' | 'json' {
  * names the variable, never silently replaced by a default.
  */
 export function configFromEnv(env: NodeJS.ProcessEnv): KarborConfig {
-  const dev = env.TEMPORAL_ADDRESS && env.REDIS_URL ? undefined : devStack(env);
+  const profile = temporalProfile(env);
+  const dev = profile.address && env.REDIS_URL ? undefined : devStack(env);
   const from = (variable: string, fromDev: boolean) =>
     env[variable] ? variable : fromDev ? dev!.file : 'the default';
+  const temporalFrom = env.TEMPORAL_ADDRESS
+    ? 'TEMPORAL_ADDRESS'
+    : profile.address
+      ? profile.source
+      : dev?.temporal
+        ? dev.file
+        : 'the default';
   const cfg: KarborConfig = {
-    temporalAddress: env.TEMPORAL_ADDRESS || dev?.temporal || `${settings.ip}:${settings.port}`,
-    namespace: env.TEMPORAL_NAMESPACE || DEFAULT_NAMESPACE,
+    temporalAddress: profile.address || dev?.temporal || `${settings.ip}:${settings.port}`,
+    namespace: profile.namespace || DEFAULT_NAMESPACE,
+    ...(profile.security ? { temporal: profile.security } : {}),
     taskQueue: env.KARBOR_TASK_QUEUE || DEFAULT_TASK_QUEUE,
     redisUrl: env.REDIS_URL
       ? checkRedisUrl(env.REDIS_URL)
@@ -196,7 +212,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): KarborConfig {
       graceSeconds: intVar(env, 'KARBOR_GC_GRACE_S', DEFAULT_GC_SETTINGS.graceSeconds),
     },
     logFormat: logFormatVar(env),
-    endpointsFrom: `Temporal from ${from('TEMPORAL_ADDRESS', !!dev?.temporal)}, Redis from ${from('REDIS_URL', !!dev?.redis)}`,
+    endpointsFrom: `Temporal from ${temporalFrom}, Redis from ${from('REDIS_URL', !!dev?.redis)}`,
   };
   if (env.KARBOR_METRICS_ADDRESS)
     cfg.metricsAddress = checkListenAddress(env.KARBOR_METRICS_ADDRESS, 'KARBOR_METRICS_ADDRESS');

@@ -15,7 +15,7 @@ import { PlanStore } from '../bank/plan-store';
 import { RedisBank } from '../bank/redis-bank';
 import { RestoreCollection } from '../bank/restore-collection';
 import type { KarborConfig } from '../common/config';
-import { ServiceUnreachableError } from '../common/errors';
+import { connectionOptions, temporalUnreachable } from '../common/temporal-profile';
 import { builtInPlugins } from '../plugins';
 import { ChunkThreads } from '../plugins/chunk-store/chunk-threads';
 import { PluginRegistry } from '../plugins/registry';
@@ -39,13 +39,11 @@ function workflowSource(): { workflowBundle: { codePath: string } } | { workflow
   return { workflowsPath: require.resolve('../workflows') };
 }
 
-export async function connectTemporalWorker(address: string): Promise<NativeConnection> {
+export async function connectTemporalWorker(config: KarborConfig): Promise<NativeConnection> {
   try {
-    return await NativeConnection.connect({ address });
+    return await NativeConnection.connect(connectionOptions(config));
   } catch (err) {
-    throw new ServiceUnreachableError(
-      `cannot reach Temporal at ${address}: ${(err as Error).message}`,
-    );
+    throw temporalUnreachable(config, err);
   }
 }
 

@@ -4,6 +4,7 @@
 // in flight get the grace time to finish, then are cancelled; we close Redis last.
 import { Client, Connection } from '@temporalio/client';
 import { configFromEnv } from '../common/config';
+import { connectionOptions, temporalUnreachable } from '../common/temporal-profile';
 import { hostQueue } from '../graph/host-pinning';
 import { KarborError } from '../common/errors';
 import { connectRedis, redactUrl } from '../common/redis';
@@ -12,6 +13,11 @@ import type { KarborWorker } from './karbor-worker';
 import { installTelemetry, serveObservability } from './observability';
 
 async function main(): Promise<void> {
+  // gRPC's TLS to an IP address makes Node warn about RFC 6066 on every connect.
+  process.removeAllListeners('warning');
+  process.on('warning', (w: Error & { code?: string }) => {
+    if (w.code !== 'DEP0123') console.error(`karbor-worker: ${w.name}: ${w.message}`);
+  });
   const config = configFromEnv(process.env);
   const telemetry = await installTelemetry({
     logFormat: config.logFormat ?? 'text',
@@ -20,8 +26,12 @@ async function main(): Promise<void> {
   const log = telemetry.logger;
   const redis = await connectRedis(config.redisUrl, 'karbor-worker');
   try {
-    const connection = await connectTemporalWorker(config.temporalAddress);
-    const clientConnection = await Connection.connect({ address: config.temporalAddress });
+    const connection = await connectTemporalWorker(config);
+    const clientConnection = await Connection.connect(connectionOptions(config)).catch(
+      (err: unknown) => {
+        throw temporalUnreachable(config, err);
+      },
+    );
     try {
       const client = new Client({ connection: clientConnection, namespace: config.namespace });
       // Ready only once the worker exists and polls.

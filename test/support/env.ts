@@ -103,7 +103,7 @@ export async function startWorker(
   opts: { gcSchedule?: boolean } = {},
 ): Promise<RunningWorker> {
   const redis = await connectRedis(cfg.redisUrl, 'test-worker');
-  const connection: NativeConnection = await connectTemporalWorker(cfg.temporalAddress);
+  const connection: NativeConnection = await connectTemporalWorker(cfg);
   const clientConnection = await Connection.connect({ address: cfg.temporalAddress });
   const client = new Client({ connection: clientConnection, namespace: cfg.namespace });
   const worker = await createKarborWorker({
