@@ -33,7 +33,7 @@ export class ChunkRefs {
       for (let i = 0; i < pending.length; i += BATCH) {
         const batch = pending.slice(i, i + BATCH);
         const reply = (await this.scripts.claimChunks(
-          [],
+          [this.keys.chunksOwned(providerId, owner)],
           [
             this.keys.chunkRefs(providerId),
             this.keys.chunkLocks(providerId),
@@ -60,7 +60,7 @@ export class ChunkRefs {
     let freed = 0;
     for (let i = 0; i < unique.length; i += BATCH) {
       const [, n] = await this.scripts.releaseChunks(
-        [],
+        [this.keys.chunksOwned(providerId, owner)],
         [
           this.keys.chunkRefs(providerId),
           this.keys.chunkFree(providerId),
@@ -88,7 +88,7 @@ export class ChunkRefs {
     const out: string[] = [];
     for (let i = 0; i < files.length; i += BATCH) {
       const reply = (await this.scripts.sweepChunks(
-        [],
+        [this.keys.chunkFree(providerId)],
         [
           this.keys.chunkRefs(providerId),
           this.keys.chunkLocks(providerId),

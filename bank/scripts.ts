@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Redis } from 'ioredis';
+import { writeDurably } from './replica-wait';
 
 /**
  * The bank's Lua scripts (bank/lua/*.lua, copied beside the build), each registered on a
@@ -30,6 +31,15 @@ const SCRIPT_FILES = {
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;
+
+/** Scripts that only read, or write what a failover may lose (the operation log, measurements). */
+const NOT_WAITED: ReadonlySet<ScriptName> = new Set([
+  'leaseCheck',
+  'readCheckpoints',
+  'listCheckpoints',
+  'appendEvent',
+  'recordMeasurements',
+]);
 
 /** Every script answers a list whose first element says what happened. */
 export type ScriptReply = [string, ...string[]];
@@ -65,7 +75,17 @@ export function bankScripts(redis: Redis): BankScripts {
     const fn = (
       redis as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>
     )[command]!.bind(redis);
-    callers[name] = async (keys, args) => (await fn(keys.length, ...keys, ...args)) as ScriptReply;
+    callers[name] = NOT_WAITED.has(name)
+      ? async (keys, args) => (await fn(keys.length, ...keys, ...args)) as ScriptReply
+      : (keys, args) =>
+          writeDurably<ScriptReply>(
+            redis,
+            (pipeline) =>
+              (pipeline as unknown as Record<string, (...a: (string | number)[]) => unknown>)[
+                command
+              ]!(keys.length, ...keys, ...args),
+            name,
+          );
   }
   const scripts = callers as BankScripts;
   registered.set(redis, scripts);

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError } from './errors';
 import { checkHostName } from '../graph/host-pinning';
+import { parseRedisUrl } from './redis-url';
 import { temporalProfile } from './temporal-profile';
 import type { TemporalSecurity } from './temporal-profile';
 import {
@@ -120,15 +121,7 @@ function intVar(
 
 /** A Redis URL (from REDIS_URL or --redis-url), checked: one clear error otherwise. */
 export function checkRedisUrl(raw: string, name = 'environment variable REDIS_URL'): string {
-  let url: URL | undefined;
-  try {
-    url = new URL(raw);
-  } catch {
-    url = undefined;
-  }
-  if (!url || !['redis:', 'rediss:'].includes(url.protocol) || url.hostname === '') {
-    throw new InvalidArgumentError(`${name} must look like redis://host:port[/db], not "${raw}"`);
-  }
+  parseRedisUrl(raw, name);
   return raw;
 }
 

@@ -235,3 +235,13 @@ export class ScheduledOperationNotFoundError extends KarborError {
     super(`scheduled operation ${id} not found`);
   }
 }
+
+/**
+ * A bank write reached the Redis primary but no replica confirmed it in time: a failover
+ * now could lose it, so it is not acknowledged. Retrying is safe (bank writes are
+ * idempotent) and usually succeeds once the replica catches up.
+ */
+export class ReplicaNotAcknowledgedError extends KarborError {
+  readonly code = 'REPLICA_NOT_ACKNOWLEDGED';
+  readonly permanent = false;
+}

@@ -133,16 +133,31 @@ export interface RedisOptions extends SpawnOptions {
   appendfsync?: 'always' | 'everysec' | 'no' | 'off';
   /** Each AOF record stamped with its second, so the crash tests can cut the AOF back. */
   aofTimestamps?: boolean;
+  /** More redis-server arguments (`--replicaof`, `--cluster-enabled`, `--sentinel`, …). */
+  extraArgs?: string[];
+  /** A configuration file, read first (a Sentinel's, which it rewrites). */
+  configFile?: string;
 }
 
 export async function startRedis(opts: RedisOptions): Promise<ServiceProcess> {
   const port = opts.port ?? (await freePort());
   fs.mkdirSync(opts.dir, { recursive: true });
   const fsync = opts.appendfsync ?? 'everysec';
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', opts.dir, '--save', ''];
+  const args = [
+    ...(opts.configFile ? [opts.configFile] : []),
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    opts.dir,
+    '--save',
+    '',
+  ];
   if (fsync === 'off') args.push('--appendonly', 'no');
   else args.push('--appendonly', 'yes', '--appendfsync', fsync);
   if (opts.aofTimestamps) args.push('--aof-timestamp-enabled', 'yes');
+  args.push(...(opts.extraArgs ?? []));
   const child = spawnService('redis-server', args, opts);
   await waitReady(
     `redis-server on port ${port}`,

@@ -2,7 +2,8 @@
 claim-chunks: record that an owner (checkpoint/resource) uses chunks, before it checks or
 writes their files, so a concurrent delete never frees a chunk being reused.
 
-KEYS     none (chunk keys are derived; all carry the bank's hash tag)
+KEYS[1]  one of the keys below, declared so a Redis Cluster runs the script on the node
+         that holds the bank's slot (the others are derived; all carry the bank's hash tag)
 ARGV[1]  key prefix of reference sets ('{prefix}:chunkrefs:<provider>:')
 ARGV[2]  key prefix of removal locks ('{prefix}:chunklock:<provider>:')
 ARGV[3]  owner

@@ -3,7 +3,8 @@ release-chunks: drop an owner's use of chunks. Nothing is removed here: a chunk 
 any more is recorded as free since now, and garbage collection removes its file once it has
 been free for the grace period (so a bank that rolls back never names a chunk that is gone).
 
-KEYS     none (derived, see claim-chunks)
+KEYS[1]  one of the keys below, declared so a Redis Cluster runs the script on the node
+         that holds the bank's slot (the others are derived; all carry the bank's hash tag)
 ARGV[1]  key prefix of reference sets
 ARGV[2]  free chunks of the store (sorted set: hash -> free since, ms)
 ARGV[3]  owner

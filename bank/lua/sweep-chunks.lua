@@ -4,7 +4,8 @@ sweep-chunks: pick the chunk files garbage collection may remove, and lock them 
 owner uses it and it has been free since before the cutoff: by its entry in the free set, or,
 for a file the bank never heard of (a protect the bank forgot), by the file's own age.
 
-KEYS     none (derived, see claim-chunks)
+KEYS[1]  one of the keys below, declared so a Redis Cluster runs the script on the node
+         that holds the bank's slot (the others are derived; all carry the bank's hash tag)
 ARGV[1]  key prefix of reference sets
 ARGV[2]  key prefix of removal locks
 ARGV[3]  free chunks of the store (sorted set: hash -> free since, ms)

@@ -11,7 +11,7 @@ import { ProtectionService } from '../../client/protection-service';
 import { DEFAULT_GC_SETTINGS } from '../../common/config';
 import type { KarborConfig } from '../../common/config';
 import { DEFAULT_LEASE_SETTINGS } from '../../bank/leases';
-import { connectRedis } from '../../common/redis';
+import { asCluster, connectRedis } from '../../common/redis';
 import { connectTemporalWorker, createKarborWorker } from '../../worker/karbor-worker';
 import type { KarborWorker } from '../../worker/karbor-worker';
 import { PROJECT_ROOT } from '../../scripts/services';
@@ -160,13 +160,17 @@ export async function isolatedBank(label: string): Promise<{ redis: Redis; prefi
 
 /** Every Redis key of one bank (tests only: SCAN is never used for user listings). */
 export async function allKeysOf(redis: Redis, prefix: string): Promise<string[]> {
+  // On a Cluster the bank's keys share one slot, so one primary holds them all.
+  const nodes: Redis[] = asCluster(redis)?.nodes('master') ?? [redis];
   const out: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}:*`, 'COUNT', 1000);
-    out.push(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `{${prefix}}:*`, 'COUNT', 1000);
+      out.push(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  }
   return out.sort();
 }
 

@@ -15,6 +15,7 @@ import {
 } from '../../scripts/services';
 import type { PostgresProcess, TemporalProcess } from '../../scripts/services';
 import type { ServiceProcess } from '../../scripts/services';
+import { startRedisCluster, startSentinelGroup } from '../../scripts/redis-topologies';
 
 function findTests(dir: string): string[] {
   const out: string[] = [];
@@ -26,8 +27,27 @@ function findTests(dir: string): string[] {
   return out.sort();
 }
 
+/** `--redis=sentinel|cluster`: the bank's Redis is a topology with replicas or slots. */
+type RedisKind = 'standalone' | 'sentinel' | 'cluster';
+
+async function startBankRedis(
+  kind: RedisKind,
+  dir: string,
+): Promise<{ url: string; processes: ServiceProcess[] }> {
+  if (kind === 'sentinel') return startSentinelGroup({ dir, appendfsync: 'off' });
+  if (kind === 'cluster') return startRedisCluster({ dir });
+  const one = await startRedis({ dir, appendfsync: 'off' });
+  return { url: `redis://127.0.0.1:${one.port}`, processes: [one] };
+}
+
 async function main(): Promise<number> {
-  const filters = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const redisFlag = args.find((a) => a.startsWith('--redis='));
+  const redisKind = (redisFlag?.slice('--redis='.length) ?? 'standalone') as RedisKind;
+  if (!['standalone', 'sentinel', 'cluster'].includes(redisKind)) {
+    throw new Error(`--redis must be standalone, sentinel or cluster, not ${redisKind}`);
+  }
+  const filters = args.filter((a) => a !== redisFlag);
   const testDir = path.join(PROJECT_ROOT, 'dist', 'test');
   // The crash simulations (test/crash/) are a suite of their own: `npm run test:crash`.
   const files = findTests(testDir).filter((f) =>
@@ -53,17 +73,21 @@ async function main(): Promise<number> {
     const cli = temporalCliPath(PROJECT_ROOT);
     // Started side by side; whichever came up is stopped again even if another failed.
     const [r, t, p] = await Promise.allSettled([
-      startRedis({ dir: path.join(work, 'redis'), appendfsync: 'off' }),
+      startBankRedis(redisKind, path.join(work, 'redis')),
       startTemporal({ cli, logFile: path.join(work, 'temporal.log') }),
       startPostgres({ dir: path.join(work, 'postgres') }),
     ]);
-    if (r.status === 'fulfilled') started.push(r.value);
+    if (r.status === 'fulfilled') started.push(...r.value.processes);
     if (t.status === 'fulfilled') started.push(t.value);
     if (p.status === 'fulfilled') postgres = p.value;
     for (const s of [r, t, p]) if (s.status === 'rejected') throw s.reason;
-    const [redis, temporal, pg] = [started[0]!, started[1] as TemporalProcess, postgres!];
+    const [redisUrl, temporal, pg] = [
+      (r as PromiseFulfilledResult<{ url: string }>).value.url,
+      (t as PromiseFulfilledResult<TemporalProcess>).value,
+      postgres!,
+    ];
     process.stderr.write(
-      `test harness: redis-server on ${redis.port}, Temporal dev server on ${temporal.port} (UI ${temporal.uiPort}), PostgreSQL on ${pg.port}\n`,
+      `test harness: Redis ${redisUrl} (${redisKind}), Temporal dev server on ${temporal.port} (UI ${temporal.uiPort}), PostgreSQL on ${pg.port}\n`,
     );
     const child = spawn(
       process.execPath,
@@ -72,7 +96,8 @@ async function main(): Promise<number> {
         stdio: 'inherit',
         env: {
           ...process.env,
-          KARBOR_TEST_REDIS_URL: `redis://127.0.0.1:${redis.port}`,
+          KARBOR_TEST_REDIS_URL: redisUrl,
+          KARBOR_TEST_REDIS_KIND: redisKind,
           KARBOR_TEST_TEMPORAL_ADDRESS: `127.0.0.1:${temporal.port}`,
           KARBOR_TEST_TEMPORAL_UI: `http://127.0.0.1:${temporal.uiPort}`,
           KARBOR_TEST_TEMPORAL_CLI: cli,

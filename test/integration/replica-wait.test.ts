@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { CheckpointCollection } from '../../bank/checkpoint-collection';
+import { RedisKeys } from '../../bank/keys';
+import { hasReplicas } from '../../bank/replica-wait';
+import { asCluster } from '../../common/redis';
+import { isolatedBank } from '../support/env';
+
+/** `npm test` runs this on one server; `npm run test:redis` on Sentinel and on a Cluster. */
+const kind = process.env.KARBOR_TEST_REDIS_KIND ?? 'standalone';
+
+describe(`bank writes and Redis replicas (${kind})`, () => {
+  const opened: Redis[] = [];
+  after(() => {
+    for (const r of opened) r.disconnect();
+  });
+
+  it('an acknowledged checkpoint is already on a replica when there is one', async () => {
+    const { redis, prefix } = await isolatedBank('replicas');
+    opened.push(redis);
+    const replicas = await hasReplicas(redis);
+    assert.equal(replicas, kind === 'sentinel', 'only the Sentinel group has a replica');
+    const checkpoints = new CheckpointCollection(redis, prefix);
+    const ids = Array.from({ length: 50 }, (_, i) => `r-${i}`);
+    for (const id of ids) {
+      await checkpoints.create({
+        id,
+        leaseOwner: `protect-${id}`,
+        providerId: 'p',
+        projectId: 't',
+        plan: { id: 'plan', name: 'plan', provider_id: 'p', resources: [] },
+        resourceGraph: null,
+        createdAtMs: Date.UTC(2026, 10, 1),
+      });
+    }
+    if (!replicas) return;
+    // Read the replica directly, at once: WAIT 1 made every create reach it before returning.
+    const role = (await redis.call('ROLE')) as [string, number, [string, string, string][]];
+    const [host, port] = role[2][0]!;
+    const replica = new Redis({ host, port: Number(port), lazyConnect: true });
+    opened.push(replica);
+    await replica.connect();
+    const onReplica = await Promise.all(
+      ids.map((id) => replica.exists(new RedisKeys(prefix).checkpointState(id))),
+    );
+    assert.ok(asCluster(redis) === undefined);
+    assert.deepEqual(
+      onReplica.filter((n) => n === 0).length,
+      0,
+      'every acknowledged checkpoint is on the replica',
+    );
+
+    // A replica that stops answering: the write is done on the primary but not acknowledged.
+    const pid = Number(/process_id:(\d+)/.exec(String(await replica.info('server')))?.[1]);
+    assert.ok(pid > 0);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await assert.rejects(
+        checkpoints.create({
+          id: 'unconfirmed',
+          leaseOwner: 'protect-unconfirmed',
+          providerId: 'p',
+          projectId: 't',
+          plan: { id: 'plan', name: 'plan', provider_id: 'p', resources: [] },
+          resourceGraph: null,
+          createdAtMs: Date.UTC(2026, 10, 1),
+        }),
+        (err: Error & { code?: string }) => err.code === 'REPLICA_NOT_ACKNOWLEDGED',
+      );
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+  });
+});
