@@ -31,8 +31,6 @@ export async function hasReplicas(redis: Redis): Promise<boolean> {
   return replicas;
 }
 
-type PipelineReply = [Error | null, unknown][] | null;
-
 /**
  * Runs `write` (one command added to a pipeline) and, when replicas exist, WAIT 1 right
  * after it on the node that took the write. Returns the write's reply.
@@ -46,7 +44,7 @@ export async function writeDurably<T>(
   const pipeline = redis.pipeline();
   write(pipeline);
   if (replicas) pipeline.wait(1, REPLICA_WAIT_MS);
-  const replies = (await pipeline.exec()) as PipelineReply;
+  const replies = (await pipeline.exec());
   const [writeErr, reply] = replies?.[0] ?? [new Error('empty pipeline reply'), undefined];
   if (writeErr) throw writeErr;
   if (replicas) {
