@@ -44,7 +44,7 @@ export async function writeDurably<T>(
   const pipeline = redis.pipeline();
   write(pipeline);
   if (replicas) pipeline.wait(1, REPLICA_WAIT_MS);
-  const replies = (await pipeline.exec());
+  const replies = await pipeline.exec();
   const [writeErr, reply] = replies?.[0] ?? [new Error('empty pipeline reply'), undefined];
   if (writeErr) throw writeErr;
   if (replicas) {
