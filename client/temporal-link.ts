@@ -31,7 +31,7 @@ export async function connectTemporal(
   try {
     connection = await Connection.connect({ ...connectionOptions(config), connectTimeout: '5s' });
   } catch (err) {
-    throw temporalUnreachable(config, err);
+    throw await temporalUnreachable(config, err);
   }
   return { client: new Client({ connection, namespace: config.namespace }), connection };
 }

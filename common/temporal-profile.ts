@@ -3,6 +3,8 @@
 // the same): TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_* and
 // TEMPORAL_GRPC_META_*, over the profile TEMPORAL_PROFILE (default `default`) of
 // TEMPORAL_CONFIG_FILE (default ~/.config/temporalio/temporal.toml).
+import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { InvalidArgumentError, ServiceUnreachableError } from './errors';
 
@@ -84,25 +86,84 @@ export function tlsDescription(security: TemporalSecurity | undefined): string {
 }
 
 /**
- * A failed connection as one line: where, with what TLS, what went wrong, and for a
- * TLS-looking failure which variables set it up.
+ * Why a TLS connection to `address` fails, found by a plain TLS handshake of our own (gRPC
+ * only says "failed to connect"): the server wants TLS we do not speak, does not trust our
+ * certificate or wants one, or we do not trust its certificate. Undefined when TLS is not
+ * the problem (nothing listens, say).
  */
-export function temporalUnreachable(
+export async function diagnoseTls(
+  address: string,
+  security: TemporalSecurity | undefined,
+): Promise<string | undefined> {
+  const m = /^(.*):(\d+)$/.exec(address);
+  if (!m) return undefined;
+  const [host, port] = [m[1]!.replace(/^\[|\]$/g, ''), Number(m[2])];
+  const tlsConf = security?.tls;
+  const wanted = tlsConf === true ? {} : tlsConf || undefined;
+  const attempt = (opts: tls.ConnectionOptions) =>
+    new Promise<{ ok: boolean; error?: string }>((resolve) => {
+      const socket = tls.connect({ host, port, ALPNProtocols: ['h2'], ...opts });
+      const done = (r: { ok: boolean; error?: string }) => {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(r);
+      };
+      // TLS 1.3 reports a missing or refused client certificate after the handshake.
+      socket.once('secureConnect', () => setTimeout(() => done({ ok: true }), 300));
+      socket.once('error', (err) => done({ ok: false, error: err.message }));
+      const timer = setTimeout(() => done({ ok: false, error: 'timeout' }), 3000);
+    });
+  if (!wanted) {
+    const probe = await attempt({ rejectUnauthorized: false });
+    return probe.ok || /certificate required|alert/i.test(probe.error ?? '')
+      ? 'the server requires TLS: set TEMPORAL_TLS=true, or TEMPORAL_TLS_SERVER_CA_CERT_PATH (and TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH for mTLS)'
+      : undefined;
+  }
+  const probe = await attempt({
+    servername: wanted.serverNameOverride ?? (net.isIP(host) ? 'localhost' : host),
+    ...(wanted.serverRootCACertificate ? { ca: wanted.serverRootCACertificate } : {}),
+    ...(wanted.clientCertPair
+      ? { cert: wanted.clientCertPair.crt, key: wanted.clientCertPair.key }
+      : {}),
+  });
+  if (probe.ok || probe.error === 'timeout') return undefined;
+  // OpenSSL's `error:0A00045C:SSL routines:fn:reason:file:line…`: the reason says it.
+  const e = (probe.error ?? '').replace(/^[\s\S]*?SSL routines:[^:]*:([^:]+):[\s\S]*$/, '$1');
+  if (/certificate required|handshake failure|bad certificate/i.test(e) && !wanted.clientCertPair) {
+    return `the server requires a client certificate (mTLS): set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH (${e})`;
+  }
+  if (/unknown ca|bad certificate|certificate unknown|decrypt error/i.test(e)) {
+    return `the server refused our client certificate: is it signed by a CA the server trusts? (${e})`;
+  }
+  if (/altnames|hostname/i.test(e)) {
+    return `the server's certificate is for another name: set TEMPORAL_TLS_SERVER_NAME (${e})`;
+  }
+  if (/self[- ]signed|unable to (get|verify)|certificate/i.test(e)) {
+    return `the server's certificate is not trusted: set TEMPORAL_TLS_SERVER_CA_CERT_PATH to its CA (${e})`;
+  }
+  if (/wrong version number|packet length too long|EPROTO/i.test(e)) {
+    return `the server does not speak TLS: unset TEMPORAL_TLS and TEMPORAL_TLS_* (${e})`;
+  }
+  return `TLS failed: ${e}`;
+}
+
+/**
+ * A failed connection as one line: where, with what TLS, and what went wrong, with the TLS
+ * problem named when there is one.
+ */
+export async function temporalUnreachable(
   cfg: { temporalAddress: string; temporal?: TemporalSecurity },
   err: unknown,
-): ServiceUnreachableError {
+): Promise<ServiceUnreachableError> {
   const raw = (err as Error)?.message ?? String(err);
-  const message = raw.split('\n')[0]!.slice(0, 300);
-  const tlsLike =
-    /tls|ssl|certificate|handshake|alert|unknown ca|h2 protocol|frame|connection reset|broken pipe|unexpected eof/i.test(
-      raw,
+  if (/key values mismatch|no start line|bad decrypt|PEM/i.test(raw)) {
+    return new ServiceUnreachableError(
+      `cannot use the TLS client certificate and key (TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH): ${raw.replace(/^[\s\S]*routines::?/, '')}`,
     );
-  const hint = !tlsLike
-    ? ''
-    : cfg.temporal?.tls
-      ? ' (a TLS problem: check TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH and TEMPORAL_TLS_SERVER_NAME)'
-      : ' (the server may require TLS: set TEMPORAL_TLS=true, or TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH for mTLS)';
+  }
+  const tlsProblem = await diagnoseTls(cfg.temporalAddress, cfg.temporal).catch(() => undefined);
+  const message = tlsProblem ?? raw.split('\n')[0]!.slice(0, 300);
   return new ServiceUnreachableError(
-    `cannot reach Temporal at ${cfg.temporalAddress} with ${tlsDescription(cfg.temporal)}: ${message}${hint}`,
+    `cannot reach Temporal at ${cfg.temporalAddress} with ${tlsDescription(cfg.temporal)}: ${message}`,
   );
 }

@@ -13,13 +13,34 @@ import { devServerArgs } from '../temporal-config/dev-server';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
-/** A port nobody listens on right now (the kernel picks it). */
-export async function freePort(): Promise<number> {
+/**
+ * A port nobody listens on right now: the kernel picks it, or (with `below`) one picked at
+ * random under that bound, for servers that store ports in small integers.
+ */
+export async function freePort(below?: number): Promise<number> {
+  if (below !== undefined) {
+    for (let tries = 0; tries < 100; tries++) {
+      const port = 20_000 + Math.floor(Math.random() * (below - 20_000));
+      if (await canListen(port)) return port;
+    }
+    throw new Error(`no free port below ${below}`);
+  }
+  return listenOn(0);
+}
+
+async function canListen(port: number): Promise<boolean> {
+  return listenOn(port).then(
+    () => true,
+    () => false,
+  );
+}
+
+function listenOn(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
     srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(port, '127.0.0.1', () => {
       const addr = srv.address();
       srv.close(() => {
         if (addr && typeof addr === 'object') resolve(addr.port);

@@ -43,7 +43,7 @@ export async function connectTemporalWorker(config: KarborConfig): Promise<Nativ
   try {
     return await NativeConnection.connect(connectionOptions(config));
   } catch (err) {
-    throw temporalUnreachable(config, err);
+    throw await temporalUnreachable(config, err);
   }
 }
 

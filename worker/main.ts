@@ -28,8 +28,8 @@ async function main(): Promise<void> {
   try {
     const connection = await connectTemporalWorker(config);
     const clientConnection = await Connection.connect(connectionOptions(config)).catch(
-      (err: unknown) => {
-        throw temporalUnreachable(config, err);
+      async (err: unknown) => {
+        throw await temporalUnreachable(config, err);
       },
     );
     try {

@@ -49,11 +49,11 @@ async function main(): Promise<number> {
   }
   const filters = args.filter((a) => a !== redisFlag);
   const testDir = path.join(PROJECT_ROOT, 'dist', 'test');
-  // The crash simulations (test/crash/) are a suite of their own: `npm run test:crash`.
+  // The crash simulations (test/crash/) and the fleet (test/fleet/) are suites of their
+  // own: `npm run test:crash`, `npm run test:fleet`.
+  const own = ['crash', 'fleet'].map((d) => `${path.sep}${d}${path.sep}`);
   const files = findTests(testDir).filter((f) =>
-    filters.length === 0
-      ? !f.includes(`${path.sep}crash${path.sep}`)
-      : filters.some((x) => f.includes(x)),
+    filters.length === 0 ? !own.some((d) => f.includes(d)) : filters.some((x) => f.includes(x)),
   );
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'karbor-test-'));
   // PostgreSQL runs as its own user (see startPostgres) and must reach its directory here.
