@@ -110,7 +110,7 @@ export async function diagnoseTls(
       };
       // TLS 1.3 reports a missing or refused client certificate after the handshake.
       socket.once('secureConnect', () => setTimeout(() => done({ ok: true }), 300));
-      socket.once('error', (err) => done({ ok: false, error: err.message }));
+      socket.once('error', (err: Error) => done({ ok: false, error: err.message }));
       const timer = setTimeout(() => done({ ok: false, error: 'timeout' }), 3000);
     });
   if (!wanted) {
