@@ -4,6 +4,7 @@
 // this build's histories to the fixtures.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
@@ -47,7 +48,7 @@ describe('workflow replay', () => {
     assert.deepEqual(failures, []);
   });
 
-  it('replays fresh histories of protect, failed protect, continue-as-new, restore and delete', async () => {
+  it('replays fresh histories of protect, failed protect, continue-as-new, host-pinned protect, restore and delete', async () => {
     const plan = () => noopPlan(shapes.diamond(), { projectId: cfg.projectId });
     const ok = await fx.svc.executeOperation(plan(), 'protect');
     await fx.svc.waitForProtect(ok.checkpoint_id);
@@ -65,6 +66,17 @@ describe('workflow replay', () => {
       },
     );
     await fx.svc.waitForProtect(long.checkpoint_id);
+    // Pinned to this worker's host, long enough for the host watch to look once.
+    const pinnedPlan = noopPlan(
+      { here: [], anywhere: [] },
+      {
+        projectId: cfg.projectId,
+        parameters: { 'Karbor::Noop#here': { delay_ms: 3000 } },
+      },
+    );
+    pinnedPlan.resources[0]!.extra_info = { host: os.hostname() };
+    const pinned = await fx.svc.executeOperation(pinnedPlan, 'protect');
+    await fx.svc.waitForProtect(pinned.checkpoint_id);
     const restored = await fx.svc.restore({
       providerId: NOOP_PROVIDER_ID,
       checkpointId: ok.checkpoint_id,
@@ -77,6 +89,7 @@ describe('workflow replay', () => {
       ['protect', ok.workflow_id],
       ['protect-failed', bad.workflow_id],
       ['protect-continued', long.workflow_id],
+      ['protect-pinned', pinned.workflow_id],
       ['restore', restored.workflow_id],
       ['delete', `delete-${ok.checkpoint_id}`],
     ];

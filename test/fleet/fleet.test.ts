@@ -202,11 +202,12 @@ describe('a fleet: Temporal with PostgreSQL and mTLS, Redis with Sentinel, two h
     );
     const meta = await svc.temporal.workflow.getHandle(workflowId).query(workflowMetadataQuery);
     assert.match(meta.currentDetails ?? '', /waiting for a worker on host host-a/);
-    const watch = await karbor(['checkpoint', 'show', FS_PROVIDER, checkpoint_id, '--json'], {
+    const shown = await karbor(['checkpoint', 'show', FS_PROVIDER, checkpoint_id, '--json'], {
       ...process.env,
       ...fleet.env,
     });
-    assert.equal(JSON.parse(watch.stdout).status, 'protecting', watch.stderr);
+    const doc = JSON.parse(shown.stdout) as { status: string };
+    assert.equal(doc.status, 'protecting', shown.stderr);
 
     await startFleetWorker(fleet, { name: 'a3', host: 'host-a', buildId: BUILD_1 });
     const result = await svc.waitForProtect(checkpoint_id);
@@ -219,7 +220,7 @@ describe('a fleet: Temporal with PostgreSQL and mTLS, Redis with Sentinel, two h
     await startFleetWorker(fleet, { name: 'a4', host: 'host-a', buildId: BUILD_1 });
     const plan = noopOn('dead-worker', [{ id: 'pinned', host: 'host-a' }]);
     (plan as Plan).parameters = { 'Karbor::Noop': { delay_ms: 3000 } };
-    const { checkpoint_id } = await svc.executeOperation(plan as Plan, 'protect');
+    const { checkpoint_id } = await svc.executeOperation(plan, 'protect');
     const first = await eventually('the hook to run', () => pendingHook(checkpoint_id), 30_000);
     const victim = fleet.workers.find((w) => w.pid === pidOfIdentity(first.identity))!;
     assert.equal(victim.host, 'host-a');
