@@ -7,6 +7,8 @@ export interface ProtectableDocument {
   name: string;
   description: string;
   dependent_types: string[];
+  /** Instances live on one host each: listed per host, protected by that host's workers. */
+  host_pinned?: boolean;
 }
 
 /**

@@ -142,6 +142,11 @@ export class RedisKeys {
   get protectables(): string {
     return `${this.tag}:protectables`;
   }
+
+  /** Workers that announced themselves (hash: identity -> JSON with host, build, time). */
+  get workers(): string {
+    return `${this.tag}:workers`;
+  }
 }
 
 /** Bank object keys of the checkpoint layout (Karbor's). */

@@ -138,15 +138,33 @@ function addProtectableCommands(program: Command): void {
     .description("list a type's instances, as its plugin finds them")
     .argument('<type>')
     .option('--provider-id <id>', "use this provider's plugin configuration")
+    .option(
+      '--host <name>',
+      'for a type whose instances live on hosts (directories): ask this host (repeatable; default every host with workers)',
+      (v: string, acc: string[] = []) => [...acc, v],
+    )
     .action(
-      run(async (svc, g, type: string, opts: { providerId?: string }) => {
-        const list = await svc.listProtectableInstances(type, opts.providerId);
-        if (g.json) printJson(list);
-        else
+      run(async (svc, g, type: string, opts: { providerId?: string; host?: string[] }) => {
+        const { instances, silentHosts } = await svc.listProtectableInstances(
+          type,
+          opts.providerId,
+          opts.host,
+        );
+        for (const s of silentHosts) process.stderr.write(`karbor: host ${s.host}: ${s.error}\n`);
+        if (g.json) printJson(instances);
+        else {
+          const hosted = instances.some((r) => r.extra_info?.host !== undefined);
           printTable(
-            ['id', 'type', 'name'],
-            list.map((r) => [r.id, r.type, r.name]),
+            [...(hosted ? ['host'] : []), 'id', 'type', 'name'],
+            instances.map((r) => [
+              ...(hosted ? [String(r.extra_info?.host ?? '')] : []),
+              r.id,
+              r.type,
+              r.name,
+            ]),
           );
+        }
+        return silentHosts.length > 0 && instances.length === 0 ? EXIT.failed : undefined;
       }),
     );
   protectable

@@ -11,6 +11,7 @@ import { OperationLog } from '../bank/operation-log';
 import type { OperationEvent } from '../bank/operation-log';
 import { PlanStore } from '../bank/plan-store';
 import { RestoreCollection } from '../bank/restore-collection';
+import { WorkerRegistry } from '../bank/worker-registry';
 import type { RestoreRecord } from '../bank/restore-collection';
 import type { KarborConfig } from '../common/config';
 import type { CheckpointDocument, CheckpointStatus, Plan } from '../common/documents';
@@ -40,9 +41,10 @@ import type {
 } from '../workflows/definitions';
 import type { deleteCheckpoint } from '../workflows/delete';
 import type { protect } from '../workflows/protect';
-import type { protectableInstances } from '../workflows/protectables';
+import type { HostInstances, protectableInstances } from '../workflows/protectables';
 import type { restore } from '../workflows/restore';
 import type { verifyCheckpoint } from '../workflows/verify';
+import { checkHostName } from '../graph/host-pinning';
 import type { GraphResource } from '../graph/resource-graph';
 import { unpackGraph } from '../graph/resource-graph';
 import { checkParameterKeys, checkTargetIds } from '../providers/parameters';
@@ -244,19 +246,43 @@ export class ProtectionService {
     return this.catalog.protectable(type);
   }
 
-  /** Instances of a protectable type, listed by its plugin on a worker. */
-  async listProtectableInstances(type: string, providerId?: string): Promise<GraphResource[]> {
+  /**
+   * Instances of a protectable type, listed by its plugin on a worker. A host-pinned type's
+   * instances live on hosts: each host (the given ones, else every host whose workers
+   * announced themselves) lists its own, and says so when none of its workers answers.
+   */
+  async listProtectableInstances(
+    type: string,
+    providerId?: string,
+    hosts?: string[],
+  ): Promise<{ instances: GraphResource[]; silentHosts: { host: string; error: string }[] }> {
+    // An unknown type is the worker's to refuse, with the provider's own words.
+    const doc = await this.catalog.protectable(type).catch(() => undefined);
+    const pinned = doc?.host_pinned === true;
+    const asked =
+      hosts ??
+      (pinned ? await new WorkerRegistry(this.redis, this.config.bankPrefix).hosts() : undefined);
+    for (const h of asked ?? []) checkHostName(h, '--host');
     const { link, client } = await this.t();
+    let answer: Awaited<ReturnType<typeof protectableInstances>>;
     try {
-      return await client.workflow.execute<typeof protectableInstances>('protectableInstances', {
+      answer = await client.workflow.execute<typeof protectableInstances>('protectableInstances', {
         workflowId: workflowIds.instances(randomUUID()),
         taskQueue: this.config.taskQueue,
-        args: [{ type, ...(providerId ? { providerId } : {}) }],
+        args: [{ type, ...(providerId ? { providerId } : {}), ...(asked ? { hosts: asked } : {}) }],
         workflowExecutionTimeout: '60s',
       });
     } catch (err) {
       throw link.refusal(err);
     }
+    if (!asked) return { instances: answer as GraphResource[], silentHosts: [] };
+    const perHost = answer as HostInstances[];
+    return {
+      instances: perHost.flatMap((h) => h.instances ?? []),
+      silentHosts: perHost
+        .filter((h) => h.error !== undefined)
+        .map((h) => ({ host: h.host, error: h.error! })),
+    };
   }
 
   // --- operations -----------------------------------------------------------------------

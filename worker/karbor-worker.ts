@@ -14,6 +14,7 @@ import { OperationLog } from '../bank/operation-log';
 import { PlanStore } from '../bank/plan-store';
 import { RedisBank } from '../bank/redis-bank';
 import { RestoreCollection } from '../bank/restore-collection';
+import { ANNOUNCE_EVERY_MS, WorkerRegistry } from '../bank/worker-registry';
 import type { KarborConfig } from '../common/config';
 import { connectionOptions, temporalUnreachable } from '../common/temporal-profile';
 import { builtInPlugins } from '../plugins';
@@ -75,6 +76,7 @@ export async function buildActivityDeps(
       name: p.type,
       description: p.description,
       dependent_types: p.dependentTypes ?? [],
+      ...(p.hostPinned ? { host_pinned: true } : {}),
     })),
   );
   return {
@@ -122,10 +124,20 @@ export class KarborWorker {
     readonly workers: Worker[],
     readonly host: string,
     readonly buildId: string,
+    private readonly registry?: WorkerRegistry,
+    readonly identity = `${process.pid}@${host}`,
   ) {}
 
   async run(): Promise<void> {
     const runs = this.workers.map((w) => w.run());
+    // Clients ask every host with workers for its instances (protectable instances).
+    const announce = () =>
+      this.registry
+        ?.announce({ host: this.host, identity: this.identity, build_id: this.buildId })
+        .catch(() => undefined);
+    void announce();
+    const ticker = setInterval(() => void announce(), ANNOUNCE_EVERY_MS);
+    ticker.unref();
     try {
       await Promise.all(runs);
     } catch (err) {
@@ -133,6 +145,9 @@ export class KarborWorker {
       this.shutdown();
       await Promise.allSettled(runs);
       throw err;
+    } finally {
+      clearInterval(ticker);
+      await this.registry?.withdraw(this.identity).catch(() => undefined);
     }
   }
 
@@ -155,11 +170,12 @@ export async function createKarborWorker(opts: KarborWorkerOptions): Promise<Kar
   if (opts.client && opts.gcSchedule) await ensureGcSchedule(opts.client, config);
   const host = config.workerHost ?? hostname();
   const build = buildId(opts.env);
+  const identity = opts.identity ?? `${process.pid}@${host}`;
   const common = {
     connection,
     namespace: config.namespace,
     activities,
-    identity: opts.identity ?? `${process.pid}@${host}`,
+    identity,
     // Announced, not used for routing: every worker takes every task, so a rolling upgrade
     // is old and new builds side by side; the history records which build ran each task.
     workerDeploymentOptions: {
@@ -179,5 +195,11 @@ export async function createKarborWorker(opts: KarborWorkerOptions): Promise<Kar
     ...workflowSource(),
   });
   const own = await Worker.create({ ...common, taskQueue: hostQueue(config.taskQueue, host) });
-  return new KarborWorker([shared, own], host, build);
+  return new KarborWorker(
+    [shared, own],
+    host,
+    build,
+    new WorkerRegistry(redis, config.bankPrefix),
+    identity,
+  );
 }

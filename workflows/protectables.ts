@@ -1,5 +1,6 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { hostQueue } from '../graph/host-pinning';
 import type { GraphResource } from '../graph/resource-graph';
 import { BANK_ACTIVITY } from '../temporal-config/activity-options';
 
@@ -8,10 +9,52 @@ const { listProtectableInstances } = proxyActivities<Activities>({
   retry: { ...BANK_ACTIVITY.retry, maximumAttempts: 3 },
 });
 
-/** Asks a worker (which has the plugins and their configuration) for a type's instances. */
+/** One host's answer: its instances (each with extra_info.host), or why there are none. */
+export interface HostInstances {
+  host: string;
+  instances?: GraphResource[];
+  error?: string;
+}
+
+/** How long a host's workers get to take the listing before the host is reported silent. */
+const HOST_ANSWER_S = 20;
+
+/**
+ * Asks a worker (which has the plugins and their configuration) for a type's instances: any
+ * worker, or for a host-pinned type each given host's own workers, side by side.
+ */
 export async function protectableInstances(input: {
   type: string;
   providerId?: string;
-}): Promise<GraphResource[]> {
-  return listProtectableInstances(input);
+  hosts?: string[];
+}): Promise<GraphResource[] | HostInstances[]> {
+  const { hosts, ...ask } = input;
+  if (!hosts) return listProtectableInstances(ask);
+  return Promise.all(
+    hosts.map(async (host): Promise<HostInstances> => {
+      try {
+        const found = await listProtectableInstances.executeWithOptions(
+          {
+            ...BANK_ACTIVITY,
+            taskQueue: hostQueue(workflowInfo().taskQueue, host),
+            scheduleToStartTimeout: `${HOST_ANSWER_S}s`,
+            retry: { ...BANK_ACTIVITY.retry, maximumAttempts: 2 },
+          },
+          [ask],
+        );
+        return {
+          host,
+          instances: found.map((r) => ({ ...r, extra_info: { ...r.extra_info, host } })),
+        };
+      } catch (err) {
+        const cause = (err as { cause?: { message?: string } }).cause;
+        return {
+          host,
+          error: /schedule.?to.?start/i.test(`${cause?.message ?? ''} ${(err as Error).message}`)
+            ? `no worker of host ${host} answered within ${HOST_ANSWER_S} s`
+            : (cause?.message ?? (err as Error).message),
+        };
+      }
+    }),
+  );
 }

@@ -7,6 +7,7 @@ import type { Plan } from '../../common/documents';
 import { ProtectionService } from '../../client/protection-service';
 import { workflowIds } from '../../workflows/ids';
 import { envFor, eventually, FS_PROVIDER, isolatedConfig, testEnv } from '../support/env';
+import { karbor } from '../support/cli';
 import { hookPlacements } from '../support/history';
 import { NOOP_PROVIDER_ID, noopPlan } from '../support/noop';
 import { describeTree, makeTree } from '../support/trees';
@@ -105,6 +106,22 @@ describe('host-pinned resources: hooks run on a worker of the resource’s own h
       const host = p.resource === dirOf('host-a') ? 'host-a' : 'host-b';
       assert.equal(hostOfIdentity(p.identity), host, `restore of ${p.resource} on its host`);
     }
+  });
+
+  it('lists a directory type’s instances per host, and names a host with no worker', async () => {
+    const env = envFor(cfg);
+    const listed = await karbor(['protectable', 'instances', 'Karbor::Directory'], env);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /^host\s+id\s+type/m);
+    for (const host of ['host-a', 'host-b']) {
+      assert.match(listed.stdout, new RegExp(`^${host}\\s+/srv\\s+Karbor::Directory`, 'm'));
+    }
+    const silent = await karbor(
+      ['protectable', 'instances', 'Karbor::Directory', '--host', 'host-z'],
+      env,
+    );
+    assert.equal(silent.code, 1, silent.stderr);
+    assert.match(silent.stderr, /host host-z: no worker of host host-z answered within 20 s/);
   });
 
   it('waits while host-a has no worker, says so, and finishes once one starts', async () => {
