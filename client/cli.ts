@@ -157,7 +157,7 @@ function addProtectableCommands(program: Command): void {
           printTable(
             [...(hosted ? ['host'] : []), 'id', 'type', 'name'],
             instances.map((r) => [
-              ...(hosted ? [String(r.extra_info?.host ?? '')] : []),
+              ...(hosted ? [typeof r.extra_info?.host === 'string' ? r.extra_info.host : ''] : []),
               r.id,
               r.type,
               r.name,

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError } from './errors';
-import { checkHostName } from '../graph/host-pinning';
+import { checkHostName, isHostName } from '../graph/host-pinning';
 import { parseRedisUrl } from './redis-url';
 import { temporalProfile } from './temporal-profile';
 import type { TemporalSecurity } from './temporal-profile';
@@ -209,12 +209,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv): KarborConfig {
   };
   if (env.KARBOR_METRICS_ADDRESS)
     cfg.metricsAddress = checkListenAddress(env.KARBOR_METRICS_ADDRESS, 'KARBOR_METRICS_ADDRESS');
-  cfg.workerHost = checkHostName(
-    env.KARBOR_WORKER_HOST || os.hostname(),
-    env.KARBOR_WORKER_HOST
-      ? 'KARBOR_WORKER_HOST'
-      : "this machine's host name (set KARBOR_WORKER_HOST)",
-  );
+  // Only a worker needs its host; a machine name that is not a host name (my_box) is the
+  // worker's error to report (worker/karbor-worker.ts), never the CLI's.
+  if (env.KARBOR_WORKER_HOST) {
+    cfg.workerHost = checkHostName(env.KARBOR_WORKER_HOST, 'KARBOR_WORKER_HOST');
+  } else if (isHostName(os.hostname())) {
+    cfg.workerHost = os.hostname();
+  }
   cfg.hostWaitSeconds = intVar(env, 'KARBOR_HOST_WAIT_S', DEFAULT_HOST_WAIT_SECONDS, 1, 7 * 86400);
   if (env.KARBOR_PROVIDERS_DIR) cfg.providersDir = env.KARBOR_PROVIDERS_DIR;
   if (env.KARBOR_DATA_DIR) cfg.dataDir = env.KARBOR_DATA_DIR;

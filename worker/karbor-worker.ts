@@ -22,7 +22,7 @@ import { ChunkThreads } from '../plugins/chunk-store/chunk-threads';
 import { PluginRegistry } from '../plugins/registry';
 import { ProviderRegistry } from '../providers/provider-registry';
 import type { ProviderDocument } from '../providers/provider-registry';
-import { hostQueue } from '../graph/host-pinning';
+import { checkHostName, hostQueue } from '../graph/host-pinning';
 import { buildId, DEPLOYMENT_NAME } from './build-id';
 import { ensureGcSchedule } from './gc-schedule';
 import { resourceLogAttributes } from './observability';
@@ -168,7 +168,9 @@ export async function createKarborWorker(opts: KarborWorkerOptions): Promise<Kar
     await buildActivityDeps(config, redis, opts.env, opts.client),
   );
   if (opts.client && opts.gcSchedule) await ensureGcSchedule(opts.client, config);
-  const host = config.workerHost ?? hostname();
+  const host =
+    config.workerHost ??
+    checkHostName(hostname(), "this machine's host name (set KARBOR_WORKER_HOST instead)");
   const build = buildId(opts.env);
   const identity = opts.identity ?? `${process.pid}@${host}`;
   const common = {
