@@ -8,9 +8,9 @@ import { ProtectionService } from '../../client/protection-service';
 import { workflowIds } from '../../workflows/ids';
 import { envFor, eventually, FS_PROVIDER, isolatedConfig, testEnv } from '../support/env';
 import { karbor } from '../support/cli';
-import { hookPlacements } from '../support/history';
+import { hookPlacements, hostOfIdentity, restoreEachHost } from '../support/history';
 import { NOOP_PROVIDER_ID, noopPlan } from '../support/noop';
-import { describeTree, makeTree } from '../support/trees';
+import { makeTree } from '../support/trees';
 import { startWorkerProcess } from '../support/worker-process';
 
 type WorkerProcess = ReturnType<typeof startWorkerProcess>;
@@ -36,9 +36,6 @@ function hostWorkers(env: () => NodeJS.ProcessEnv) {
     },
   };
 }
-
-/** The host of a worker identity `pid@host`. */
-const hostOfIdentity = (identity: string) => identity.slice(identity.indexOf('@') + 1);
 
 describe('host-pinned resources: hooks run on a worker of the resource’s own host', () => {
   const cfg = isolatedConfig('hosts');
@@ -89,23 +86,14 @@ describe('host-pinned resources: hooks run on a worker of the resource’s own h
       assert.equal(hostOfIdentity(p.identity), host, `${p.resource} ran on ${p.identity}`);
     }
 
-    const targets = Object.fromEntries(
-      ['host-a', 'host-b'].map((h) => [dirOf(h), path.join(root(), h, 'restored')]),
-    );
-    const { restore_id } = await svc.restore({
-      providerId: FS_PROVIDER,
+    await restoreEachHost({
+      svc,
       checkpointId: checkpoint_id,
-      restoreTarget: targets,
+      hosts: ['host-a', 'host-b'],
+      dirOf,
+      targetOf: (h) => path.join(root(), h, 'restored'),
+      placementsOf: (id) => hookPlacements(cfg, id),
     });
-    const restored = await svc.waitForRestore(restore_id);
-    assert.equal(restored.status, 'success', JSON.stringify(restored));
-    for (const h of ['host-a', 'host-b']) {
-      assert.deepEqual(describeTree(targets[dirOf(h)]!), describeTree(dirOf(h)));
-    }
-    for (const p of await hookPlacements(cfg, workflowIds.restore(restore_id))) {
-      const host = p.resource === dirOf('host-a') ? 'host-a' : 'host-b';
-      assert.equal(hostOfIdentity(p.identity), host, `restore of ${p.resource} on its host`);
-    }
   });
 
   it('lists a directory type’s instances per host, and names a host with no worker', async () => {

@@ -24,7 +24,7 @@ import { sentinelPrimaryPort } from '../../scripts/redis-topologies';
 import { workflowIds } from '../../workflows/ids';
 import { karbor, waitResult } from '../support/cli';
 import { eventually, FS_PROVIDER, testEnv, WORKER_MAIN } from '../support/env';
-import { hookPlacements } from '../support/history';
+import { hookPlacements, hostOfIdentity, restoreEachHost } from '../support/history';
 import { NOOP_PROVIDER_ID } from '../support/noop';
 import { describeTree, makeTree } from '../support/trees';
 import { startWorkerProcess } from '../support/worker-process';
@@ -32,7 +32,6 @@ import { startWorkerProcess } from '../support/worker-process';
 const BUILD_1 = 'fleet-build-1';
 const BUILD_2 = 'fleet-build-2';
 
-const hostOfIdentity = (identity: string) => identity.slice(identity.indexOf('@') + 1);
 const pidOfIdentity = (identity: string) => Number(identity.slice(0, identity.indexOf('@')));
 
 describe('a fleet: Temporal with PostgreSQL and mTLS, Redis with Sentinel, two hosts', () => {
@@ -171,23 +170,14 @@ describe('a fleet: Temporal with PostgreSQL and mTLS, Redis with Sentinel, two h
         `${p.identity} is one of ${host}'s fleet workers`,
       );
     }
-    const targets = Object.fromEntries(
-      ['host-a', 'host-b'].map((h) => [appDir(h), path.join(fleet.hostRoots[h]!, 'restored')]),
-    );
-    const { restore_id } = await svc.restore({
-      providerId: FS_PROVIDER,
+    await restoreEachHost({
+      svc,
       checkpointId: appCheckpoint,
-      restoreTarget: targets,
+      hosts: ['host-a', 'host-b'],
+      dirOf: appDir,
+      targetOf: (h) => path.join(fleet.hostRoots[h]!, 'restored'),
+      placementsOf: placements,
     });
-    const restored = await svc.waitForRestore(restore_id);
-    assert.equal(restored.status, 'success', JSON.stringify(restored));
-    for (const h of ['host-a', 'host-b']) {
-      assert.deepEqual(describeTree(targets[appDir(h)]!), describeTree(appDir(h)));
-    }
-    for (const p of await placements(workflowIds.restore(restore_id))) {
-      const host = p.resource === appDir('host-a') ? 'host-a' : 'host-b';
-      assert.equal(hostOfIdentity(p.identity), host);
-    }
   });
 
   it('with host-a’s workers stopped, waits and says so, then finishes when one starts', async () => {

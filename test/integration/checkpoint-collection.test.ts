@@ -1,27 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CheckpointCollection } from '../../bank/checkpoint-collection';
-import type { NewCheckpoint } from '../../bank/checkpoint-collection';
 import {
   CheckpointExistsError,
   CheckpointNotFoundError,
   InvalidStatusTransitionError,
 } from '../../common/errors';
+import { newCheckpoint } from '../support/checkpoints';
 import { allKeysOf, isolatedBank } from '../support/env';
 import type { Redis } from 'ioredis';
-
-function newCheckpoint(id: string, over: Partial<NewCheckpoint> = {}): NewCheckpoint {
-  return {
-    id,
-    leaseOwner: `protect-${id}`,
-    providerId: 'prov-1',
-    projectId: 'tenant-a',
-    plan: { id: 'plan-1', name: 'nightly', provider_id: 'prov-1', resources: [] },
-    resourceGraph: { nodes: [] },
-    createdAtMs: Date.UTC(2026, 10, 25, 12, 0, 0),
-    ...over,
-  };
-}
 
 describe('CheckpointCollection on a real redis-server', () => {
   let redis: Redis;

@@ -5,6 +5,7 @@ import { CheckpointCollection } from '../../bank/checkpoint-collection';
 import { connectRedis } from '../../common/redis';
 import { startRedis, stopProcess } from '../../scripts/services';
 import type { ServiceProcess } from '../../scripts/services';
+import { newCheckpoint } from '../support/checkpoints';
 import { testEnv } from '../support/env';
 
 describe('a redis-server killed with SIGKILL', () => {
@@ -23,15 +24,9 @@ describe('a redis-server killed with SIGKILL', () => {
     const acknowledged: string[] = [];
     for (let i = 0; i < 300; i++) {
       const id = `d-${i}`;
-      await checkpoints.create({
-        id,
-        leaseOwner: `protect-${id}`,
-        providerId: 'p',
-        projectId: 't',
-        plan: { id: 'plan', name: 'plan', provider_id: 'p', resources: [] },
-        resourceGraph: null,
-        createdAtMs: Date.UTC(2026, 10, 1) + i * 1000,
-      });
+      await checkpoints.create(
+        newCheckpoint(id, { createdAtMs: Date.UTC(2026, 10, 1) + i * 1000 }),
+      );
       acknowledged.push(id);
     }
     // No shutdown, no save: the process dies right after the last create returned.
@@ -44,7 +39,11 @@ describe('a redis-server killed with SIGKILL', () => {
     try {
       const reopened = new CheckpointCollection(redis, 'durable');
       for (const id of acknowledged) assert.equal((await reopened.get(id)).status, 'protecting');
-      const page = await reopened.list('p', { limit: 1000, sortDir: 'asc' }, { projectId: 't' });
+      const page = await reopened.list(
+        'prov-1',
+        { limit: 1000, sortDir: 'asc' },
+        { projectId: 'tenant-a' },
+      );
       assert.deepEqual(
         page.checkpoints.map((c) => c.id),
         acknowledged,

@@ -5,6 +5,7 @@ import { CheckpointCollection } from '../../bank/checkpoint-collection';
 import { RedisKeys } from '../../bank/keys';
 import { hasReplicas } from '../../bank/replica-wait';
 import { asCluster } from '../../common/redis';
+import { newCheckpoint } from '../support/checkpoints';
 import { isolatedBank } from '../support/env';
 
 /** `npm test` runs this on one server; `npm run test:redis` on Sentinel and on a Cluster. */
@@ -24,15 +25,7 @@ describe(`bank writes and Redis replicas (${kind})`, () => {
     const checkpoints = new CheckpointCollection(redis, prefix);
     const ids = Array.from({ length: 50 }, (_, i) => `r-${i}`);
     for (const id of ids) {
-      await checkpoints.create({
-        id,
-        leaseOwner: `protect-${id}`,
-        providerId: 'p',
-        projectId: 't',
-        plan: { id: 'plan', name: 'plan', provider_id: 'p', resources: [] },
-        resourceGraph: null,
-        createdAtMs: Date.UTC(2026, 10, 1),
-      });
+      await checkpoints.create(newCheckpoint(id));
     }
     if (!replicas) return;
     // Read the replica directly, at once: WAIT 1 made every create reach it before returning.
@@ -57,15 +50,7 @@ describe(`bank writes and Redis replicas (${kind})`, () => {
     process.kill(pid, 'SIGSTOP');
     try {
       await assert.rejects(
-        checkpoints.create({
-          id: 'unconfirmed',
-          leaseOwner: 'protect-unconfirmed',
-          providerId: 'p',
-          projectId: 't',
-          plan: { id: 'plan', name: 'plan', provider_id: 'p', resources: [] },
-          resourceGraph: null,
-          createdAtMs: Date.UTC(2026, 10, 1),
-        }),
+        checkpoints.create(newCheckpoint('unconfirmed')),
         (err: Error & { code?: string }) => err.code === 'REPLICA_NOT_ACKNOWLEDGED',
       );
     } finally {
