@@ -301,14 +301,16 @@ describe('a fleet: Temporal with PostgreSQL and mTLS, Redis with Sentinel, two h
       const history = await new Client({ connection, namespace: cfg.namespace }).workflow
         .getHandle(workflowId)
         .fetchHistory();
-      const taskWorkers = (history.events ?? [])
-        .map((e) => e.workflowTaskCompletedEventAttributes?.identity)
-        .filter((x): x is string => !!x);
-      assert.ok(
-        taskWorkers.some((id) => pids(fresh).has(pidOfIdentity(id))),
-        'build 2 ran the workflow code to its end',
-      );
-      assert.ok(taskWorkers.some((id) => pids(old).has(pidOfIdentity(id))));
+      // Each workflow task records the build that ran it (the Worker Deployment version).
+      const tasks = (history.events ?? [])
+        .map((e) => e.workflowTaskCompletedEventAttributes)
+        .filter((a) => !!a);
+      const builds = tasks.map((a) => a.workerVersion?.buildId ?? '');
+      assert.ok(tasks.every((a) => a.workerDeploymentName === 'karbor'));
+      assert.equal(builds[0], BUILD_1, 'the run started on build 1');
+      assert.equal(builds[builds.length - 1], BUILD_2, 'build 2 ran the workflow to its end');
+      const last = tasks[tasks.length - 1]!.identity ?? '';
+      assert.ok(pids(fresh).has(pidOfIdentity(last)), `${last} is a build-2 worker`);
     } finally {
       await connection.close();
     }
