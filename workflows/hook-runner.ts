@@ -160,6 +160,7 @@ export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
     return await drive();
   } finally {
     watch?.stop();
+    delete progress.waitingFor;
   }
 
   async function drive(): Promise<HookRunOutcome> {
