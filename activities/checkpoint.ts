@@ -10,10 +10,11 @@ import { operationSchedule } from '../graph/operation-schedule';
 import { DEFAULT_HOST_WAIT_SECONDS } from '../temporal-config/names';
 import type { OperationSchedule } from '../graph/operation-schedule';
 import { unpackGraph } from '../graph/resource-graph';
+import type { PackedGraph } from '../graph/resource-graph';
 import type { Operation } from '../plugins/types';
 import { implementedHooks } from '../plugins/types';
 import { planGraph } from '../providers/plan-graph';
-import type { ProviderRegistry } from '../providers/provider-registry';
+import type { Provider, ProviderRegistry } from '../providers/provider-registry';
 
 export interface CreateCheckpointInput {
   checkpointId: string;
@@ -54,9 +55,27 @@ export async function scheduleFor(
   operation: Operation,
 ): Promise<OperationSchedule> {
   const doc = await deps.checkpoints.get(checkpointId);
-  const provider = deps.providers.get(doc.provider_id);
-  return operationSchedule(
+  return scheduleOf(
+    deps.providers.get(doc.provider_id),
     unpackGraph(doc.resource_graph),
+    operation,
+    deps.hostWaitSeconds,
+  );
+}
+
+/**
+ * The hooks schedule of an operation over a graph. Throws for a host that is not a host
+ * name (a plan's, a provider setting's or one planted in the bank): callers compute it
+ * before they record anything, so such an operation is refused, never left half-begun.
+ */
+export function scheduleOf(
+  provider: Provider,
+  graph: PackedGraph,
+  operation: Operation,
+  hostWaitSeconds?: number,
+): OperationSchedule {
+  return operationSchedule(
+    graph,
     (type) => {
       const plugin = provider.plugins.get(type);
       return plugin ? implementedHooks(plugin, operation) : [];
@@ -66,7 +85,7 @@ export async function scheduleFor(
         const plugin = provider.plugins.get(node.type);
         return hostOf(node, plugin?.hostPinned ?? false, provider.config[plugin?.name ?? ''] ?? {});
       },
-      waitSeconds: deps.hostWaitSeconds ?? DEFAULT_HOST_WAIT_SECONDS,
+      waitSeconds: hostWaitSeconds ?? DEFAULT_HOST_WAIT_SECONDS,
     },
   );
 }
@@ -118,6 +137,7 @@ export function checkpointActivities(deps: CheckpointActivityDeps) {
         : await plans.getOperationPlan(input.checkpointId);
       const provider = providers.get(plan.provider_id);
       const graph = await planGraph(plan, provider);
+      const schedule = scheduleOf(provider, graph, 'protect', deps.hostWaitSeconds);
       const { lease } = await checkpoints.create({
         id: input.checkpointId,
         leaseOwner: input.leaseOwner,
@@ -135,7 +155,7 @@ export function checkpointActivities(deps: CheckpointActivityDeps) {
       });
       return {
         lease,
-        schedule: await scheduleFor(deps, input.checkpointId, 'protect'),
+        schedule,
         renewEveryMs: leases.settings.renewWindowMs,
       };
     },

@@ -24,13 +24,14 @@ export function deleteActivities(deps: DeleteActivityDeps) {
     /** Only `available` and `error` checkpoints may be deleted; they become `deleting`. */
     async beginDelete(input: BeginDeleteInput): Promise<OperationSchedule> {
       await checkpoints.getOf(input.providerId, input.checkpointId, input.caller);
+      const schedule = await scheduleFor(deps, input.checkpointId, 'delete');
       // From `error-deleting` too, so a failed delete can be run again (`deleting` is a no-op).
       await checkpoints.transition(
         input.checkpointId,
         ['available', 'error', 'error-deleting'],
         'deleting',
       );
-      return scheduleFor(deps, input.checkpointId, 'delete');
+      return schedule;
     },
 
     /** Only an `available` checkpoint's data is worth verifying. */

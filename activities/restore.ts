@@ -11,7 +11,7 @@ import {
   parametersFor,
 } from '../providers/parameters';
 import type { ProviderRegistry } from '../providers/provider-registry';
-import { scheduleFor } from './checkpoint';
+import { scheduleOf } from './checkpoint';
 
 export interface BeginRestoreInput {
   restoreId: string;
@@ -50,6 +50,7 @@ export function restoreActivities(deps: RestoreActivityDeps) {
       }
       const provider = providers.get(doc.provider_id);
       const graph = unpackGraph(doc.resource_graph);
+      const schedule = scheduleOf(provider, graph, 'restore', deps.hostWaitSeconds);
       checkParameterKeys(input.parameters, new Set(provider.plugins.keys()), graph.nodes);
       checkTargetIds(
         input.restoreTarget,
@@ -89,7 +90,7 @@ export function restoreActivities(deps: RestoreActivityDeps) {
         parameters: input.parameters,
         createdAtMs: input.createdAtMs,
       });
-      return scheduleFor(deps, doc.id, 'restore');
+      return schedule;
     },
 
     async finishRestore(

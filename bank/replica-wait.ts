@@ -32,13 +32,22 @@ export async function hasReplicas(redis: Redis): Promise<boolean> {
 }
 
 /**
+ * How long a write keeps waiting for a replica in all, WAIT after WAIT, before it is
+ * reported not acknowledged: a replica that stalls for a while (a slow disk, a pause) does
+ * not fail the operation, and a bank activity (60 s) still ends in time to be retried.
+ */
+export const REPLICA_WAIT_BUDGET_MS = 45_000;
+
+/**
  * Runs `write` (one command added to a pipeline) and, when replicas exist, WAIT 1 right
- * after it on the node that took the write. Returns the write's reply.
+ * after it on the node that took the write (`routeKey`, one of the write's keys, takes the
+ * later WAITs of a Cluster to the same node). Returns the write's reply.
  */
 export async function writeDurably<T>(
   redis: Redis,
   write: (pipeline: ReturnType<Redis['pipeline']>) => void,
   what: string,
+  routeKey?: string,
 ): Promise<T> {
   const replicas = await hasReplicas(redis);
   const pipeline = redis.pipeline();
@@ -47,14 +56,22 @@ export async function writeDurably<T>(
   const replies = await pipeline.exec();
   const [writeErr, reply] = replies?.[0] ?? [new Error('empty pipeline reply'), undefined];
   if (writeErr) throw writeErr;
-  if (replicas) {
-    const [waitErr, acked] = replies?.[1] ?? [null, 0];
-    if (waitErr || Number(acked) < 1) {
-      known.delete(redis);
-      throw new ReplicaNotAcknowledgedError(
-        `bank write (${what}) was not confirmed by a Redis replica within ${REPLICA_WAIT_MS} ms${waitErr ? `: ${waitErr.message}` : ''}`,
-      );
-    }
+  if (!replicas) return reply as T;
+  let [waitErr, acked] = replies?.[1] ?? [null, 0];
+  const deadline = Date.now() + REPLICA_WAIT_BUDGET_MS;
+  while (!waitErr && Number(acked) < 1 && Date.now() < deadline) {
+    // WAIT covers every earlier write of this connection: asking again is enough.
+    const again = redis.pipeline();
+    if (routeKey) again.exists(routeKey);
+    again.wait(1, REPLICA_WAIT_MS);
+    const r = await again.exec();
+    [waitErr, acked] = r?.[r.length - 1] ?? [null, 0];
+  }
+  if (waitErr || Number(acked) < 1) {
+    known.delete(redis);
+    throw new ReplicaNotAcknowledgedError(
+      `bank write (${what}) was not confirmed by a Redis replica within ${REPLICA_WAIT_BUDGET_MS / 1000} s${waitErr ? `: ${waitErr.message}` : ''}`,
+    );
   }
   return reply as T;
 }

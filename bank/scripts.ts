@@ -85,6 +85,7 @@ export function bankScripts(redis: Redis): BankScripts {
                 command
               ]!(keys.length, ...keys, ...args),
             name,
+            keys[0],
           );
   }
   const scripts = callers as BankScripts;

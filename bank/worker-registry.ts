@@ -2,6 +2,7 @@
 // (KARBOR_WORKER_HOST), build and identity when it starts and every minute after. Clients use
 // it to ask every host for its instances; nothing depends on it for correctness.
 import type { Redis } from 'ioredis';
+import { isHostName } from '../graph/host-pinning';
 import { RedisKeys } from './keys';
 
 export interface WorkerAnnouncement {
@@ -37,7 +38,9 @@ export class WorkerRegistry {
 
   /** Workers heard from recently, newest first; older entries are dropped as they are seen. */
   async recent(nowMs = Date.now()): Promise<WorkerAnnouncement[]> {
-    const all = await this.redis.hgetall(this.keys.workers);
+    const all = await this.redis.hgetall(this.keys.workers).catch((err: Error) => {
+      throw new Error(`bank key ${this.keys.workers} (the worker list): ${err.message}`);
+    });
     const live: WorkerAnnouncement[] = [];
     const stale: string[] = [];
     for (const [identity, raw] of Object.entries(all)) {
@@ -47,8 +50,17 @@ export class WorkerRegistry {
       } catch {
         a = undefined;
       }
-      if (a && typeof a.host === 'string' && nowMs - a.seen_at_ms < HOST_GONE_AFTER_MS)
-        live.push(a);
+      // Only well-formed, recent entries count: a malformed or future-dated one (written by
+      // something other than a worker) is dropped like a stale one.
+      const fresh =
+        a !== undefined &&
+        typeof a.host === 'string' &&
+        isHostName(a.host) &&
+        typeof a.seen_at_ms === 'number' &&
+        Number.isFinite(a.seen_at_ms) &&
+        a.seen_at_ms <= nowMs + 60_000 &&
+        nowMs - a.seen_at_ms < HOST_GONE_AFTER_MS;
+      if (fresh) live.push({ ...a!, host: a!.host.toLowerCase() });
       else stale.push(identity);
     }
     if (stale.length > 0) await this.redis.hdel(this.keys.workers, ...stale);

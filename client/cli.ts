@@ -688,14 +688,18 @@ function addSetupCommand(program: Command): void {
     .description(
       "admin: make a Temporal cluster ready for Karbor: register the namespace (if missing) and Karbor's search attributes on it; safe to run again",
     )
-    .option('--retention-days <n>', 'history retention of a namespace it registers', parseWhole, 30)
+    .option(
+      '--retention-days <n>',
+      'history retention of a namespace it registers (1-3650)',
+      (v: string) => {
+        const n = parseWhole(v);
+        if (n < 1 || n > 3650) throw new InvalidArgumentError(`expected 1 to 3650, got ${v}`);
+        return n;
+      },
+      30,
+    )
     .action(async (opts: { retentionDays: number }, cmd: Command) => {
       const g = globals(cmd);
-      if (opts.retentionDays < 1 || opts.retentionDays > 3650) {
-        throw new InvalidArgumentError(
-          `--retention-days: expected 1 to 3650, got ${opts.retentionDays}`,
-        );
-      }
       const cfg = configFor(g);
       const { connectTemporal } = await import('./temporal-link');
       const { setupCluster } = await import('./cluster-setup');

@@ -56,8 +56,11 @@ export function checkPlanShape(
   const { full, idOptional } = planValidators();
   const validate = opts.idOptional ? idOptional : full;
   if (!validate(doc)) {
-    const problems = (validate.errors ?? []).map(
-      (e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`,
+    const problems = (validate.errors ?? []).map((e) =>
+      // A pattern's regular expression says nothing to a person; the schema's words do.
+      e.keyword === 'pattern' && /\/extra_info\/host$/.test(e.instancePath)
+        ? `${e.instancePath} must be a host name (letters, digits, hyphens and dots)`
+        : `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`,
     );
     throw new InvalidPlanError(`${where}: ${[...new Set(problems)].join('; ')}`);
   }

@@ -182,7 +182,8 @@ export interface WatchOptions<T> {
 
 /**
  * Waits for an operation, showing its status on a terminal (stderr) or as JSON lines
- * (stdout, with --json); off a terminal and without --json it shows nothing but the id.
+ * (stdout, with --json); off a terminal and without --json it shows the id, and a line when
+ * the operation starts or stops waiting for a host's worker.
  */
 export async function watchProgress<T>(
   svc: ProtectionService,
@@ -223,7 +224,21 @@ export async function watchProgress<T>(
       await new Promise((r) => setTimeout(r, o.json ? 1000 : 500));
     }
   };
-  const showing = tty || o.json ? show() : Promise.resolve();
+  // Off a terminal the only thing said while waiting is a wait that may last long: no
+  // worker of a host takes that host's hooks (a line when it starts, one when it ends).
+  const sayWaits = async () => {
+    let said = '';
+    while (!stop) {
+      const p = await svc.progress(o.workflowId).catch(() => undefined);
+      const now = p?.waitingFor?.length ? waitingText(p.waitingFor) : '';
+      if (p && now !== said) {
+        process.stderr.write(`${o.what}: ${now || 'no longer waiting for a host'}\n`);
+        said = now;
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  };
+  const showing = tty || o.json ? show() : sayWaits();
   try {
     const result = await o.wait();
     stop = true;

@@ -259,10 +259,11 @@ export class ProtectionService {
     // An unknown type is the worker's to refuse, with the provider's own words.
     const doc = await this.catalog.protectable(type).catch(() => undefined);
     const pinned = doc?.host_pinned === true;
-    const asked =
-      hosts ??
-      (pinned ? await new WorkerRegistry(this.redis, this.config.bankPrefix).hosts() : undefined);
-    for (const h of asked ?? []) checkHostName(h, '--host');
+    const asked = hosts
+      ? [...new Set(hosts.map((h) => checkHostName(h, '--host')))]
+      : pinned
+        ? await new WorkerRegistry(this.redis, this.config.bankPrefix).hosts()
+        : undefined;
     const { link, client } = await this.t();
     let answer: Awaited<ReturnType<typeof protectableInstances>>;
     try {

@@ -214,7 +214,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): KarborConfig {
   if (env.KARBOR_WORKER_HOST) {
     cfg.workerHost = checkHostName(env.KARBOR_WORKER_HOST, 'KARBOR_WORKER_HOST');
   } else if (isHostName(os.hostname())) {
-    cfg.workerHost = os.hostname();
+    cfg.workerHost = os.hostname().toLowerCase();
   }
   cfg.hostWaitSeconds = intVar(env, 'KARBOR_HOST_WAIT_S', DEFAULT_HOST_WAIT_SECONDS, 1, 7 * 86400);
   if (env.KARBOR_PROVIDERS_DIR) cfg.providersDir = env.KARBOR_PROVIDERS_DIR;

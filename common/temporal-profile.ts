@@ -3,6 +3,7 @@
 // the same): TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_* and
 // TEMPORAL_GRPC_META_*, over the profile TEMPORAL_PROFILE (default `default`) of
 // TEMPORAL_CONFIG_FILE (default ~/.config/temporalio/temporal.toml).
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
@@ -30,7 +31,37 @@ export interface TemporalProfile {
   source: string;
 }
 
+/** Files the client configuration names, checked first so an error names the variable. */
+const FILE_VARIABLES = [
+  'TEMPORAL_CONFIG_FILE',
+  'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+  'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  'TEMPORAL_TLS_CLIENT_KEY_PATH',
+];
+
+function checkFiles(env: NodeJS.ProcessEnv): void {
+  for (const name of FILE_VARIABLES) {
+    const file = env[name];
+    if (file === undefined) continue;
+    try {
+      fs.accessSync(file, fs.constants.R_OK);
+      if (!fs.statSync(file).isFile()) throw new Error('not a file');
+    } catch (err) {
+      const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new InvalidArgumentError(`${name}: cannot read "${file}" (${why})`);
+    }
+  }
+  const cert = env.TEMPORAL_TLS_CLIENT_CERT_PATH ?? env.TEMPORAL_TLS_CLIENT_CERT_DATA;
+  const key = env.TEMPORAL_TLS_CLIENT_KEY_PATH ?? env.TEMPORAL_TLS_CLIENT_KEY_DATA;
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new InvalidArgumentError(
+      `a client certificate needs its key: set both TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH (only the ${cert === undefined ? 'key' : 'certificate'} is set)`,
+    );
+  }
+}
+
 export function temporalProfile(env: NodeJS.ProcessEnv): TemporalProfile {
+  checkFiles(env);
   const vars = Object.fromEntries(
     Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'),
   );
@@ -42,7 +73,7 @@ export function temporalProfile(env: NodeJS.ProcessEnv): TemporalProfile {
     });
   } catch (err) {
     throw new InvalidArgumentError(
-      `Temporal client configuration (TEMPORAL_* variables, temporal.toml): ${(err as Error).message}`,
+      `Temporal client configuration (TEMPORAL_* variables, temporal.toml): ${(err as Error).message.split('\n')[0]}`,
     );
   }
   const { address, tls, apiKey, metadata } = loaded.connectionOptions;
@@ -156,7 +187,9 @@ export async function temporalUnreachable(
   err: unknown,
 ): Promise<ServiceUnreachableError> {
   const raw = (err as Error)?.message ?? String(err);
-  if (/key values mismatch|no start line|bad decrypt|PEM/i.test(raw)) {
+  if (
+    /key values mismatch|no start line|bad decrypt|PEM|DECODER routines|PrivateKeyParse/i.test(raw)
+  ) {
     return new ServiceUnreachableError(
       `cannot use the TLS client certificate and key (TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH): ${raw.replace(/^[\s\S]*routines::?/, '')}`,
     );

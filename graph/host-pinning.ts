@@ -13,7 +13,10 @@ export function isHostName(raw: string): boolean {
   return raw.length <= 253 && HOST_NAME.test(raw);
 }
 
-/** A host name, or one clear error naming where it came from. */
+/**
+ * A host name in lower case (DNS names ignore case, task queue names do not: `Web-1` and
+ * `web-1` are one host), or one clear error naming where it came from.
+ */
 export function checkHostName(raw: unknown, where: string): string {
   if (typeof raw !== 'string' || !isHostName(raw)) {
     const shown = typeof raw === 'string' ? JSON.stringify(raw.slice(0, 80)) : typeof raw;
@@ -21,7 +24,7 @@ export function checkHostName(raw: unknown, where: string): string {
       `${where} must be a host name (letters, digits, hyphens and dots), not ${shown}`,
     );
   }
-  return raw;
+  return raw.toLowerCase();
 }
 
 /**

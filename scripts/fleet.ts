@@ -74,6 +74,57 @@ function saveFleet(state: FleetState): void {
   fs.writeFileSync(path.join(state.runDir, 'fleet.env'), `${lines.join('\n')}\n`);
 }
 
+/** What fleet:up makes in its run directory (and removes again at the next fleet:up). */
+const FLEET_MADE = [
+  'logs',
+  'certs',
+  'redis',
+  'repository',
+  'providers',
+  'postgres',
+  'fleet.json',
+  'fleet.env',
+  'temporal.yaml',
+  'dynamicconfig.yaml',
+  'app-plan.json',
+];
+const MARKER = '.karbor-fleet';
+
+/**
+ * The run directory must be new, empty, or one a fleet made (it holds the marker): a
+ * KARBOR_FLEET_DIR that names a directory of other files is refused, never cleared.
+ */
+function claimFleetDir(runDir: string): void {
+  if (fs.existsSync(runDir)) {
+    const entries = fs.readdirSync(runDir);
+    if (entries.length > 0 && !entries.includes(MARKER)) {
+      throw new Error(
+        `${runDir} holds files that are not a fleet's: set KARBOR_FLEET_DIR to a new or empty directory`,
+      );
+    }
+  }
+  fs.mkdirSync(runDir, { recursive: true });
+  fs.writeFileSync(path.join(runDir, MARKER), 'made by npm run fleet:up\n');
+}
+
+const hostProvidersDir = (runDir: string, host: string) => path.join(runDir, 'providers', host);
+
+/**
+ * Per simulated host, the shipped provider files with `[directory] roots` naming that host's
+ * root, so `protectable instances` shows each host's own trees.
+ */
+function writeHostProviders(runDir: string, hostRoots: Record<string, string>): void {
+  const shipped = path.join(PROJECT_ROOT, 'providers.d');
+  for (const [host, root] of Object.entries(hostRoots)) {
+    const dir = hostProvidersDir(runDir, host);
+    fs.mkdirSync(dir, { recursive: true });
+    for (const f of fs.readdirSync(shipped).filter((n) => n.endsWith('.conf'))) {
+      const text = fs.readFileSync(path.join(shipped, f), 'utf8');
+      fs.writeFileSync(path.join(dir, f), text.replace(/^roots = .*$/m, `roots = ${root}`));
+    }
+  }
+}
+
 /** The Temporal server and its schema tool (scripts/fleet-tools builds them once). */
 async function serverTools(): Promise<{ bin: string; schema: string }> {
   const { stdout } = await run('bash', [path.join(PROJECT_ROOT, 'scripts', 'fleet-tools')], {
@@ -392,6 +443,10 @@ export async function startFleetWorker(
       ...process.env,
       ...state.env,
       KARBOR_WORKER_HOST: w.host,
+      // Each simulated host lists the directories under its own root.
+      ...(fs.existsSync(hostProvidersDir(state.runDir, w.host))
+        ? { KARBOR_PROVIDERS_DIR: hostProvidersDir(state.runDir, w.host) }
+        : {}),
       KARBOR_METRICS_ADDRESS: metrics,
       ...(w.buildId ? { KARBOR_BUILD_ID: w.buildId } : {}),
       ...w.env,
@@ -455,8 +510,11 @@ export async function fleetUp(
   if (running && isAlive(running.temporal.pid)) {
     throw new Error(`a fleet already runs from ${runDir} (npm run fleet:down first)`);
   }
-  // Each fleet starts fresh: no history, bank or repository of an earlier one.
-  fs.rmSync(runDir, { recursive: true, force: true });
+  // Each fleet starts fresh: no history, bank or repository of an earlier one. Only what a
+  // fleet made goes, in a directory a fleet made; the hosts' trees (the user's data) stay.
+  claimFleetDir(runDir);
+  for (const made of FLEET_MADE)
+    fs.rmSync(path.join(runDir, made), { recursive: true, force: true });
   fs.mkdirSync(path.join(runDir, 'logs'), { recursive: true });
   log('building or finding the Temporal server (scripts/fleet-tools)');
   const tools = await serverTools();
@@ -486,6 +544,7 @@ export async function fleetUp(
       fleetSettings.hosts.map((h) => [h, path.join(runDir, 'hosts', h)]),
     );
     for (const root of Object.values(hostRoots)) fs.mkdirSync(root, { recursive: true });
+    writeHostProviders(runDir, hostRoots);
     const state: FleetState = {
       runDir,
       temporal: { address: `127.0.0.1:${server.ports.frontend}`, pid: server.pid, log: server.log },
@@ -524,6 +583,10 @@ export async function fleetDown(runDir = defaultFleetDir()): Promise<void> {
     ...state.redis.processes.map((p) => stopProcess(p.pid, 5_000)),
   ]);
   await stopPostgres(state.postgres.dir);
+  // The fleet's PostgreSQL lives outside the run directory when run as root: remove it too.
+  if (path.resolve(state.postgres.dir) !== path.join(path.resolve(runDir), 'postgres')) {
+    fs.rmSync(state.postgres.dir, { recursive: true, force: true });
+  }
   fs.rmSync(stateFile(runDir), { force: true });
 }
 

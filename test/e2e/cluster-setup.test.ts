@@ -56,7 +56,10 @@ describe('karbor setup and Temporal client configuration (real dev server)', () 
     const run = await karbor(['setup'], env);
     assert.equal(run.code, 2, run.stderr);
     assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
-    assert.match(run.stderr, /Temporal client configuration.*client\.pem/);
+    assert.match(
+      run.stderr,
+      /TEMPORAL_TLS_CLIENT_CERT_PATH: cannot read "\/nonexistent\/client\.pem"/,
+    );
 
     const tls = await karbor(['setup'], { ...envFor(cfg), TEMPORAL_TLS: 'true' });
     assert.equal(tls.code, 3, tls.stderr);

@@ -168,7 +168,43 @@ describe('a pinned resource whose host never gets a worker', () => {
     try {
       const plan = noopPlan({ x: [] }, { projectId: cfg.projectId });
       plan.resources[0]!.extra_info = { host: 'a b/../c' };
-      await assert.rejects(svc.executeOperation(plan, 'protect'), /host/);
+      await assert.rejects(svc.executeOperation(plan, 'protect'), /must be a host name/);
+    } finally {
+      await svc.close();
+    }
+  });
+});
+
+describe('a provider whose host setting is not a host name', () => {
+  const cfg = isolatedConfig('badhost');
+  const providersDir = () => path.join(testEnv.workDir, 'badhost-providers');
+  const workers = hostWorkers(() => ({ ...envFor(cfg), KARBOR_PROVIDERS_DIR: providersDir() }));
+
+  it('refuses the protect before the checkpoint exists, naming the setting', async () => {
+    fs.mkdirSync(providersDir(), { recursive: true });
+    const shipped = path.join(__dirname, '..', '..', '..', 'providers.d', 'filesystem.conf');
+    fs.writeFileSync(
+      path.join(providersDir(), 'filesystem.conf'),
+      fs.readFileSync(shipped, 'utf8').replace('[directory]\n', '[directory]\nhost = my_box\n'),
+    );
+    await workers.start('host-a');
+    const svc = await ProtectionService.connect(cfg);
+    try {
+      const dir = path.join(testEnv.workDir, 'badhost-tree');
+      fs.mkdirSync(dir, { recursive: true });
+      const plan: Plan = {
+        id: 'bad-host-setting',
+        name: 'bad host setting',
+        provider_id: FS_PROVIDER,
+        project_id: cfg.projectId,
+        resources: [{ id: dir, type: 'Karbor::Directory', name: 'tree' }],
+      };
+      const checkpointId = '0b5e7d39-0000-4000-8000-00000000bad1';
+      await assert.rejects(
+        svc.executeOperation(plan, 'protect', { checkpointId }),
+        /the provider setting host must be a host name/,
+      );
+      await assert.rejects(svc.showCheckpoint(FS_PROVIDER, checkpointId), /not found/);
     } finally {
       await svc.close();
     }

@@ -44,9 +44,21 @@ describe(`bank writes and Redis replicas (${kind})`, () => {
       'every acknowledged checkpoint is on the replica',
     );
 
-    // A replica that stops answering: the write is done on the primary but not acknowledged.
     const pid = Number(/process_id:(\d+)/.exec(String(await replica.info('server')))?.[1]);
     assert.ok(pid > 0);
+    // A replica that stalls a few seconds: the write waits it out and is acknowledged.
+    process.kill(pid, 'SIGSTOP');
+    const during = checkpoints.create(newCheckpoint('stalled'));
+    let settled = false;
+    void during.finally(() => (settled = true)).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 5000));
+    assert.equal(settled, false, 'not acknowledged while no replica has it');
+    process.kill(pid, 'SIGCONT');
+    await during;
+    assert.equal(await replica.exists(new RedisKeys(prefix).checkpointState('stalled')), 1);
+
+    // A replica that stops answering for good: the write is done on the primary but never
+    // acknowledged.
     process.kill(pid, 'SIGSTOP');
     try {
       await assert.rejects(
