@@ -327,13 +327,11 @@ function addRestoreCommands(program: Command): void {
       '--target <resource_id=target>',
       'restore a resource elsewhere (repeatable)',
       collectPairs,
-      {},
     )
     .option(
       '--param <type[#id].key=value>',
       'a restore parameter (repeatable; value may be JSON)',
       collectParams,
-      {},
     )
     .option('--wait', 'show progress and wait until the restore ends')
     .action(
@@ -344,16 +342,16 @@ function addRestoreCommands(program: Command): void {
           providerId: string,
           checkpointId: string,
           opts: {
-            target: Record<string, string>;
-            param: Record<string, Record<string, unknown>>;
+            target?: Record<string, string>;
+            param?: Record<string, Record<string, unknown>>;
             wait?: boolean;
           },
         ) => {
           const started = await svc.restore({
             providerId,
             checkpointId,
-            restoreTarget: opts.target,
-            parameters: opts.param,
+            restoreTarget: opts.target ?? {},
+            parameters: opts.param ?? {},
           });
           if (!g.json) {
             // Where each resource goes, as the restore checked it: in place is never silent.
@@ -897,7 +895,7 @@ function parseWhole(v: string): number {
   return n;
 }
 
-function collectPairs(v: string, acc: Record<string, string>): Record<string, string> {
+function collectPairs(v: string, acc: Record<string, string> = {}): Record<string, string> {
   const eq = v.indexOf('=');
   if (eq <= 0) throw new InvalidArgumentError(`expected resource_id=target, got ${v}`);
   return { ...acc, [v.slice(0, eq)]: v.slice(eq + 1) };
@@ -906,7 +904,7 @@ function collectPairs(v: string, acc: Record<string, string>): Record<string, st
 /** `Karbor::Noop.delay_ms=100` or `Karbor::Noop#db-1.fail_on="main"`. */
 function collectParams(
   v: string,
-  acc: Record<string, Record<string, unknown>>,
+  acc: Record<string, Record<string, unknown>> = {},
 ): Record<string, Record<string, unknown>> {
   const eq = v.indexOf('=');
   const dot = v.lastIndexOf('.', eq);

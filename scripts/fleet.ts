@@ -14,7 +14,7 @@ import { setupCluster } from '../client/cluster-setup';
 import { configFromEnv } from '../common/config';
 import { connectionOptions } from '../common/temporal-profile';
 import fleetSettings from '../temporal-config/fleet.json';
-import { startSentinelGroup } from './redis-topologies';
+import { sentinelPrimaryPort, startSentinelGroup } from './redis-topologies';
 import {
   ensurePostgresDir,
   freePort,
@@ -590,16 +590,28 @@ export async function fleetDown(runDir = defaultFleetDir()): Promise<void> {
   fs.rmSync(stateFile(runDir), { force: true });
 }
 
-function status(runDir: string): void {
+async function status(runDir: string): Promise<void> {
   const state = readFleet(runDir);
   if (!state) {
     process.stdout.write(`no fleet runs from ${runDir}\n`);
     return;
   }
   const alive = (pid: number) => (isAlive(pid) ? 'running' : 'stopped');
+  // After a failover the primary is whichever node the Sentinels name now.
+  let primary: number | undefined;
+  for (const s of state.redis.processes.filter((p) => p.role === 'sentinel' && isAlive(p.pid))) {
+    primary = await sentinelPrimaryPort(s.port).catch(() => undefined);
+    if (primary !== undefined) break;
+  }
+  const role = (p: { role: string; port: number }) =>
+    p.role === 'sentinel' || primary === undefined
+      ? p.role
+      : p.port === primary
+        ? 'primary'
+        : 'replica';
   const lines = [
     `Temporal ${state.temporal.address} (mTLS, PostgreSQL ${state.postgres.port}): ${alive(state.temporal.pid)}`,
-    `Redis ${state.redis.url}: ${state.redis.processes.map((p) => `${p.role} ${p.port} ${alive(p.pid)}`).join(', ')}`,
+    `Redis ${state.redis.url}: ${state.redis.processes.map((p) => `${role(p)} ${p.port} ${alive(p.pid)}`).join(', ')}`,
     ...state.workers.map(
       (w) => `worker ${w.name} on ${w.host}: ${alive(w.pid)} (pid ${w.pid}, metrics ${w.metrics})`,
     ),
@@ -613,7 +625,7 @@ async function main(): Promise<void> {
   const runDir = defaultFleetDir();
   if (command === 'up') {
     const state = await fleetUp({ runDir });
-    status(runDir);
+    await status(runDir);
     process.stdout.write(
       `Directories of the simulated hosts live under ${Object.values(state.hostRoots).join(' and ')};\nname their host in a plan with extra_info.host. Stop it all: npm run fleet:down\n`,
     );
@@ -621,10 +633,19 @@ async function main(): Promise<void> {
     await fleetDown(runDir);
     process.stdout.write(`fleet in ${runDir} stopped\n`);
   } else if (command === 'status') {
-    status(runDir);
+    await status(runDir);
+  } else if (command === 'worker') {
+    // Starts one more worker (or a replacement for one that was killed) for a host.
+    const [name, host, buildId] = process.argv.slice(3);
+    const state = readFleet(runDir);
+    if (!state || !name || !host) {
+      throw new Error('usage: fleet worker <name> <host> [build id] (with a fleet running)');
+    }
+    const w = await startFleetWorker(state, { name, host, ...(buildId ? { buildId } : {}) });
+    process.stdout.write(`worker ${w.name} on ${w.host}: running (pid ${w.pid})\n`);
   } else {
     process.stderr.write(
-      'usage: fleet up|down|status (npm run fleet:up, fleet:down, fleet:status)\n',
+      'usage: fleet up|down|status|worker <name> <host> [build] (npm run fleet:up, fleet:down, fleet:status, fleet:worker -- <name> <host>)\n',
     );
     process.exitCode = 2;
   }
