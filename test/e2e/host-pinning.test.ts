@@ -10,7 +10,7 @@ import { envFor, eventually, FS_PROVIDER, isolatedConfig, testEnv } from '../sup
 import { karbor } from '../support/cli';
 import { hookPlacements, hostOfIdentity, restoreEachHost } from '../support/history';
 import { NOOP_PROVIDER_ID, noopPlan } from '../support/noop';
-import { makeTree } from '../support/trees';
+import { hostsPlan, makeTree } from '../support/trees';
 import { startWorkerProcess } from '../support/worker-process';
 
 type WorkerProcess = ReturnType<typeof startWorkerProcess>;
@@ -45,18 +45,7 @@ describe('host-pinned resources: hooks run on a worker of the resource’s own h
   let svc: ProtectionService;
   let workerA: WorkerProcess;
 
-  const plan = (): Plan => ({
-    id: 'two-hosts',
-    name: 'app on two hosts',
-    provider_id: FS_PROVIDER,
-    project_id: cfg.projectId,
-    resources: ['host-a', 'host-b'].map((host) => ({
-      id: dirOf(host),
-      type: 'Karbor::Directory',
-      name: `app data on ${host}`,
-      extra_info: { host },
-    })),
-  });
+  const plan = (): Plan => hostsPlan('two-hosts', cfg.projectId, dirOf);
 
   before(async () => {
     for (const host of ['host-a', 'host-b']) {

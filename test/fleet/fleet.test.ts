@@ -26,7 +26,7 @@ import { karbor, waitResult } from '../support/cli';
 import { eventually, FS_PROVIDER, testEnv, WORKER_MAIN } from '../support/env';
 import { hookPlacements, hostOfIdentity, restoreEachHost } from '../support/history';
 import { NOOP_PROVIDER_ID } from '../support/noop';
-import { describeTree, makeTree } from '../support/trees';
+import { describeTree, hostsPlan, makeTree } from '../support/trees';
 import { startWorkerProcess } from '../support/worker-process';
 
 const BUILD_1 = 'fleet-build-1';
@@ -61,18 +61,7 @@ describe('a fleet: Temporal with PostgreSQL and mTLS, Redis with Sentinel, two h
     if (fleet) await fleetDown(fleet.runDir);
   });
 
-  const appPlan = (id: string): Plan => ({
-    id,
-    name: 'app on two hosts',
-    provider_id: FS_PROVIDER,
-    project_id: cfg.projectId,
-    resources: ['host-a', 'host-b'].map((host) => ({
-      id: appDir(host),
-      type: 'Karbor::Directory',
-      name: `app data on ${host}`,
-      extra_info: { host },
-    })),
-  });
+  const appPlan = (id: string): Plan => hostsPlan(id, cfg.projectId, appDir);
 
   const noopOn = (id: string, resources: { id: string; host?: string; deps?: string[] }[]) => ({
     id,

@@ -50,3 +50,24 @@ export function directoryPlan(name: string, root: string, projectId: string): Pl
     resources: [{ id: root, type: 'Karbor::Directory', name: path.basename(root) }],
   };
 }
+
+/** A plan of one directory per host, each pinned to its host by `extra_info.host`. */
+export function hostsPlan(
+  id: string,
+  projectId: string,
+  dirOf: (host: string) => string,
+  hosts = ['host-a', 'host-b'],
+): Plan {
+  return {
+    id,
+    name: 'app on two hosts',
+    provider_id: FS_PROVIDER,
+    project_id: projectId,
+    resources: hosts.map((host) => ({
+      id: dirOf(host),
+      type: 'Karbor::Directory',
+      name: `app data on ${host}`,
+      extra_info: { host },
+    })),
+  };
+}
