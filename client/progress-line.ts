@@ -206,6 +206,10 @@ export async function watchProgress<T>(
   const window = new RateWindow();
   let last: Progress | undefined;
   let stop = false;
+  // The loops below sleep between looks; the end of the operation wakes them at once.
+  let wake = () => {};
+  const ended = new Promise<void>((resolve) => (wake = resolve));
+  const nap = (ms: number) => Promise.race([new Promise((r) => setTimeout(r, ms).unref()), ended]);
   const show = async () => {
     while (!stop) {
       try {
@@ -221,13 +225,15 @@ export async function watchProgress<T>(
       } catch {
         // Not queryable for a moment (starting, continuing as new, just finished).
       }
-      await new Promise((r) => setTimeout(r, o.json ? 1000 : 500));
+      await nap(o.json ? 1000 : 500);
     }
   };
   // Off a terminal the only thing said while waiting is a wait that may last long: no
   // worker of a host takes that host's hooks (a line when it starts, one when it ends).
   const sayWaits = async () => {
     let said = '';
+    // Quick operations are never asked: a host wait only matters once it lasts.
+    await nap(2000);
     while (!stop) {
       const p = await svc.progress(o.workflowId).catch(() => undefined);
       const now = p?.waitingFor?.length ? waitingText(p.waitingFor) : '';
@@ -235,13 +241,14 @@ export async function watchProgress<T>(
         process.stderr.write(`${o.what}: ${now || 'no longer waiting for a host'}\n`);
         said = now;
       }
-      await new Promise((r) => setTimeout(r, 1000));
+      await nap(1000);
     }
   };
   const showing = tty || o.json ? show() : sayWaits();
   try {
     const result = await o.wait();
     stop = true;
+    wake();
     await showing;
     if (tty && !o.json) process.stderr.write('\r\x1b[2K');
     const final = await svc.progress(o.workflowId).catch(() => last);
@@ -251,6 +258,7 @@ export async function watchProgress<T>(
     return { result, summary: json };
   } finally {
     stop = true;
+    wake();
     process.off('SIGINT', onInterrupt);
   }
 }
