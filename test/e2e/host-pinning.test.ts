@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -6,7 +7,7 @@ import { workflowMetadataQuery } from '@temporalio/workflow';
 import type { Plan } from '../../common/documents';
 import { ProtectionService } from '../../client/protection-service';
 import { workflowIds } from '../../workflows/ids';
-import { envFor, eventually, FS_PROVIDER, isolatedConfig, testEnv } from '../support/env';
+import { CLI, envFor, eventually, FS_PROVIDER, isolatedConfig, testEnv } from '../support/env';
 import { karbor } from '../support/cli';
 import { hookPlacements, hostOfIdentity, restoreEachHost } from '../support/history';
 import { NOOP_PROVIDER_ID, noopPlan } from '../support/noop';
@@ -118,10 +119,28 @@ describe('host-pinned resources: hooks run on a worker of the resource’s own h
     assert.equal(progress.resources[dirOf('host-b')], 'done', 'host-b did not wait for host-a');
     const meta = await svc.temporal.workflow.getHandle(workflowId).query(workflowMetadataQuery);
     assert.match(meta.currentDetails ?? '', /waiting for a worker on host host-a/);
+    // The CLI waiting off a terminal (a script, a cron job) says it too.
+    const watch = spawn(
+      process.execPath,
+      [CLI, 'checkpoint', 'watch', FS_PROVIDER, checkpoint_id],
+      { env: envFor(cfg), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let said = '';
+    watch.stderr.on('data', (d: Buffer) => (said += d.toString()));
+    const watched = new Promise<number | null>((r) => watch.on('exit', r));
+    after(() => {
+      if (watch.exitCode === null) watch.kill('SIGKILL');
+    });
+    await eventually(
+      'the watching CLI to say it waits',
+      () => Promise.resolve(/waiting for a worker on host host-a/.test(said) ? true : undefined),
+      30_000,
+    );
 
     await workers.start('host-a');
     const result = await svc.waitForProtect(checkpoint_id);
     assert.equal(result.status, 'available', result.reason);
+    assert.equal(await watched, 0, said);
     const placed = await hookPlacements(cfg, workflowId);
     const a = placed.find((p) => p.resource === dirOf('host-a'));
     assert.equal(hostOfIdentity(a?.identity ?? ''), 'host-a');
