@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { checkRedisUrl, configFromEnv } from '../common/config';
+import { muteTlsIpAddressWarning } from '../common/temporal-profile';
 import { PLAN_SCHEMA } from '../common/plan-schema';
 import { WIRE_SCHEMAS } from '../common/wire-schemas';
 import { InvalidArgumentError as KarborInvalidArgument } from '../common/errors';
@@ -963,12 +964,7 @@ async function main(argv: string[]): Promise<void> {
     if (err.code === 'EPIPE') process.exit(EXIT.ok);
     throw err;
   });
-  // gRPC's TLS to an IP address (a cluster reached as 10.0.0.5:7233, say) makes Node warn
-  // about RFC 6066 on every run; the CLI's output stays the command's own.
-  process.removeAllListeners('warning');
-  process.on('warning', (w: Error & { code?: string }) => {
-    if (w.code !== 'DEP0123') process.stderr.write(`karbor: ${w.name}: ${w.message}\n`);
-  });
+  muteTlsIpAddressWarning('karbor');
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -21,7 +21,7 @@ export interface KarborConfig {
   namespace: string;
   /**
    * TLS, API key and gRPC headers, from Temporal's standard client configuration
-   * (`TEMPORAL_TLS_*`, `TEMPORAL_API_KEY`, a `temporal.toml` profile): see temporal-connection.ts.
+   * (`TEMPORAL_TLS_*`, `TEMPORAL_API_KEY`, a `temporal.toml` profile): see temporal-profile.ts.
    */
   temporal?: TemporalSecurity;
   taskQueue: string;

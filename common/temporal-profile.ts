@@ -200,3 +200,15 @@ export async function temporalUnreachable(
     `cannot reach Temporal at ${cfg.temporalAddress} with ${tlsDescription(cfg.temporal)}: ${message}`,
   );
 }
+
+/**
+ * gRPC's TLS to an IP address (a cluster reached as 10.0.0.5:7233, say) makes Node warn
+ * about RFC 6066 on every connection. Drops that warning; any other is one line, `prefix:`
+ * first, on stderr.
+ */
+export function muteTlsIpAddressWarning(prefix: string): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (w: Error & { code?: string }) => {
+    if (w.code !== 'DEP0123') process.stderr.write(`${prefix}: ${w.name}: ${w.message}\n`);
+  });
+}

@@ -5,7 +5,7 @@
 // chunk repository directory every worker shares; workers for two simulated hosts, each
 // with KARBOR_WORKER_HOST and a root of its own. Everything lives in the run directory
 // (KARBOR_FLEET_DIR, default .run/fleet); fleet.env there holds what a client needs.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -21,9 +21,11 @@ import {
   isAlive,
   postgresDirFor,
   PROJECT_ROOT,
+  spawnService,
   startPostgres,
   stopPostgres,
   stopProcess,
+  waitReady,
   waitUntil,
 } from './services';
 
@@ -86,7 +88,6 @@ const FLEET_MADE = [
   'fleet.env',
   'temporal.yaml',
   'dynamicconfig.yaml',
-  'app-plan.json',
 ];
 const MARKER = '.karbor-fleet';
 
@@ -363,18 +364,12 @@ async function startServer(
   const config = path.join(runDir, 'temporal.yaml');
   fs.writeFileSync(config, serverConfig(ports, pgPort, certs, dynamic));
   const logFile = path.join(runDir, 'logs', 'temporal.log');
-  const out = fs.openSync(logFile, 'a');
-  const child = spawn(
+  const child = spawnService(
     path.join(bin, 'server'),
     ['--allow-no-auth', '--config-file', config, 'start'],
-    {
-      detached: true,
-      stdio: ['ignore', out, out],
-    },
+    { detached: true, logFile },
   );
-  fs.closeSync(out);
-  child.unref();
-  return { ports, pid: child.pid!, log: logFile };
+  return { ports, child, log: logFile };
 }
 
 /** Connects to the fleet's frontend with the client certificate. */
@@ -385,33 +380,30 @@ export function connectFleet(state: Pick<FleetState, 'env'>): Promise<Connection
   });
 }
 
+/** Whether the fleet's frontend answers a client with the certificate. */
+async function frontendAnswers(state: Pick<FleetState, 'env'>): Promise<boolean> {
+  const connection = await connectFleet(state).catch(() => undefined);
+  if (!connection) return false;
+  try {
+    await connection.workflowService.getSystemInfo({});
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection.close();
+  }
+}
+
 /** Namespace and search attributes (karbor setup), then waits until queries can use them. */
 async function prepareNamespace(state: FleetState): Promise<void> {
-  let connection: Connection | undefined;
-  await waitUntil(
-    'the Temporal frontend to answer over mTLS',
-    async () => {
-      if (!isAlive(state.temporal.pid)) {
-        const tail = fs.readFileSync(state.temporal.log, 'utf8').trim().split('\n').slice(-1)[0];
-        throw new Error(`the Temporal server exited: ${tail?.slice(0, 400)}`);
-      }
-      connection = await connectFleet(state).catch(() => undefined);
-      if (!connection) return false;
-      return connection.workflowService.getSystemInfo({}).then(
-        () => true,
-        () => false,
-      );
-    },
-    120_000,
-    500,
-  );
+  const connection = await connectFleet(state);
   try {
-    await setupCluster(connection!, { namespace: fleetSettings.namespace, retentionDays: 1 });
+    await setupCluster(connection, { namespace: fleetSettings.namespace, retentionDays: 1 });
     // Frontends cache namespaces and their search attributes for a few seconds.
     await waitUntil(
       'the search attributes to be usable',
       () =>
-        connection!.workflowService
+        connection.workflowService
           .countWorkflowExecutions({
             namespace: fleetSettings.namespace,
             query: 'KarborOperation = "fleet-check"',
@@ -424,7 +416,7 @@ async function prepareNamespace(state: FleetState): Promise<void> {
       500,
     );
   } finally {
-    await connection!.close();
+    await connection.close();
   }
 }
 
@@ -435,39 +427,36 @@ export async function startFleetWorker(
 ): Promise<FleetWorker> {
   const metrics = `127.0.0.1:${await freePort()}`;
   const logFile = path.join(state.runDir, 'logs', `worker-${w.name}.log`);
-  const out = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'worker', 'main.js')], {
-    detached: true,
-    stdio: ['ignore', out, out],
-    env: {
-      ...process.env,
-      ...state.env,
-      KARBOR_WORKER_HOST: w.host,
-      // Each simulated host lists the directories under its own root.
-      ...(fs.existsSync(hostProvidersDir(state.runDir, w.host))
-        ? { KARBOR_PROVIDERS_DIR: hostProvidersDir(state.runDir, w.host) }
-        : {}),
-      KARBOR_METRICS_ADDRESS: metrics,
-      ...(w.buildId ? { KARBOR_BUILD_ID: w.buildId } : {}),
-      ...w.env,
+  const child = spawnService(
+    process.execPath,
+    [path.join(PROJECT_ROOT, 'dist', 'worker', 'main.js')],
+    {
+      detached: true,
+      logFile,
+      env: {
+        ...process.env,
+        ...state.env,
+        KARBOR_WORKER_HOST: w.host,
+        // Each simulated host lists the directories under its own root.
+        ...(fs.existsSync(hostProvidersDir(state.runDir, w.host))
+          ? { KARBOR_PROVIDERS_DIR: hostProvidersDir(state.runDir, w.host) }
+          : {}),
+        KARBOR_METRICS_ADDRESS: metrics,
+        ...(w.buildId ? { KARBOR_BUILD_ID: w.buildId } : {}),
+        ...w.env,
+      },
     },
-  });
-  fs.closeSync(out);
-  child.unref();
-  await waitUntil(
-    `worker ${w.name} (${w.host}) to be ready`,
-    async () => {
-      if (!isAlive(child.pid!)) {
-        const tail = fs.readFileSync(logFile, 'utf8').trim().split('\n').slice(-3).join(' | ');
-        throw new Error(`worker ${w.name} exited: ${tail}`);
-      }
-      return fetch(`http://${metrics}/readyz`).then(
+  );
+  await waitReady(
+    `worker ${w.name} (${w.host})`,
+    child,
+    () =>
+      fetch(`http://${metrics}/readyz`).then(
         (r) => r.ok,
         () => false,
-      );
-    },
+      ),
     60_000,
-    200,
+    logFile,
   );
   const worker: FleetWorker = {
     name: w.name,
@@ -530,7 +519,7 @@ export async function fleetUp(
     started.pg = pgDir;
     log(`PostgreSQL on ${pg.port}`);
     const server = await startServer(runDir, tools.bin, tools.schema, pg.port, certs);
-    started.pids.push(server.pid);
+    started.pids.push(server.child.pid!);
     const redis = await startSentinelGroup({
       dir: path.join(runDir, 'redis'),
       detached: true,
@@ -547,7 +536,11 @@ export async function fleetUp(
     writeHostProviders(runDir, hostRoots);
     const state: FleetState = {
       runDir,
-      temporal: { address: `127.0.0.1:${server.ports.frontend}`, pid: server.pid, log: server.log },
+      temporal: {
+        address: `127.0.0.1:${server.ports.frontend}`,
+        pid: server.child.pid!,
+        log: server.log,
+      },
       postgres: { dir: pgDir, port: pg.port },
       redis: {
         url: redis.url,
@@ -559,6 +552,13 @@ export async function fleetUp(
       workers: [],
     };
     saveFleet(state);
+    await waitReady(
+      'the Temporal frontend (mTLS)',
+      server.child,
+      () => frontendAnswers(state),
+      120_000,
+      server.log,
+    );
     await prepareNamespace(state);
     log(`Temporal ${tools.bin}/server on ${state.temporal.address} (mTLS, PostgreSQL)`);
     for (const w of opts.workers ?? fleetSettings.workers) {

@@ -98,13 +98,17 @@ export interface SpawnOptions {
   /** Survive the parent (dev setup) instead of dying with it (tests). */
   detached?: boolean;
   logFile?: string;
+  /** The child's environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
 }
 
-function spawnService(cmd: string, args: string[], opts: SpawnOptions): ChildProcess {
+/** A server process with its output appended to `logFile` (or dropped). */
+export function spawnService(cmd: string, args: string[], opts: SpawnOptions): ChildProcess {
   const out = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
   const child = spawn(cmd, args, {
     detached: opts.detached ?? false,
     stdio: ['ignore', out, out],
+    ...(opts.env ? { env: opts.env } : {}),
   });
   if (typeof out === 'number') fs.closeSync(out);
   if (opts.detached) child.unref();
@@ -112,7 +116,7 @@ function spawnService(cmd: string, args: string[], opts: SpawnOptions): ChildPro
 }
 
 /** Fails with the log's last lines when a child dies before it is ready. */
-async function waitReady(
+export async function waitReady(
   name: string,
   child: ChildProcess,
   ready: () => Promise<boolean>,

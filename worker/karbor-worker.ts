@@ -91,7 +91,7 @@ export async function buildActivityDeps(
     dataDir,
     gc: config.gc,
     taskQueue: config.taskQueue,
-    ...(config.hostWaitSeconds ? { hostWaitSeconds: config.hostWaitSeconds } : {}),
+    ...(config.hostWaitSeconds !== undefined ? { hostWaitSeconds: config.hostWaitSeconds } : {}),
     ...(temporal ? { temporal } : {}),
   };
 }
@@ -124,8 +124,8 @@ export class KarborWorker {
     readonly workers: Worker[],
     readonly host: string,
     readonly buildId: string,
+    readonly identity: string,
     private readonly registry?: WorkerRegistry,
-    readonly identity = `${process.pid}@${host}`,
   ) {}
 
   async run(): Promise<void> {
@@ -201,7 +201,7 @@ export async function createKarborWorker(opts: KarborWorkerOptions): Promise<Kar
     [shared, own],
     host,
     build,
-    new WorkerRegistry(redis, config.bankPrefix),
     identity,
+    new WorkerRegistry(redis, config.bankPrefix),
   );
 }

@@ -2,9 +2,9 @@
 // karbor-worker: hosts Karbor's workflows and activities on the configured task queue.
 // Temporal's runtime turns SIGINT/SIGTERM into a graceful shutdown: polling stops, activities
 // in flight get the grace time to finish, then are cancelled; we close Redis last.
-import { Client, Connection } from '@temporalio/client';
 import { configFromEnv } from '../common/config';
-import { connectionOptions, temporalUnreachable } from '../common/temporal-profile';
+import { muteTlsIpAddressWarning } from '../common/temporal-profile';
+import { connectTemporal } from '../client/temporal-link';
 import { hostQueue } from '../graph/host-pinning';
 import { KarborError } from '../common/errors';
 import { connectRedis, redactUrl } from '../common/redis';
@@ -13,11 +13,7 @@ import type { KarborWorker } from './karbor-worker';
 import { installTelemetry, serveObservability } from './observability';
 
 async function main(): Promise<void> {
-  // gRPC's TLS to an IP address makes Node warn about RFC 6066 on every connect.
-  process.removeAllListeners('warning');
-  process.on('warning', (w: Error & { code?: string }) => {
-    if (w.code !== 'DEP0123') console.error(`karbor-worker: ${w.name}: ${w.message}`);
-  });
+  muteTlsIpAddressWarning('karbor-worker');
   const config = configFromEnv(process.env);
   const telemetry = await installTelemetry({
     logFormat: config.logFormat ?? 'text',
@@ -27,13 +23,8 @@ async function main(): Promise<void> {
   const redis = await connectRedis(config.redisUrl, 'karbor-worker');
   try {
     const connection = await connectTemporalWorker(config);
-    const clientConnection = await Connection.connect(connectionOptions(config)).catch(
-      async (err: unknown) => {
-        throw await temporalUnreachable(config, err);
-      },
-    );
+    const { client, connection: clientConnection } = await connectTemporal(config);
     try {
-      const client = new Client({ connection: clientConnection, namespace: config.namespace });
       // Ready only once the worker exists and polls.
       const running: { worker?: KarborWorker } = {};
       const listener = config.metricsAddress

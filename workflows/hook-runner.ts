@@ -25,6 +25,7 @@ import { implementedBy, nodeHost } from '../graph/operation-schedule';
 import type { OperationSchedule } from '../graph/operation-schedule';
 import type { Operation } from '../plugins/types';
 import { BANK_ACTIVITY, HOOK_ACTIVITY } from '../temporal-config/activity-options';
+import { DEFAULT_HOST_WAIT_SECONDS } from '../temporal-config/names';
 import type { Progress } from './definitions';
 
 const hooks = proxyActivities<Activities>(HOOK_ACTIVITY);
@@ -111,7 +112,7 @@ export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
     const placement: ActivityOptions = host
       ? {
           taskQueue: hostQueue(workflowInfo().taskQueue, host),
-          scheduleToStartTimeout: `${schedule.hostWaitSeconds ?? 1800}s`,
+          scheduleToStartTimeout: `${hostWaitOf(schedule)}s`,
         }
       : {};
     scope
@@ -225,14 +226,19 @@ export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
   }
 }
 
-/** A pinned hook that failed because no worker of its host ever took it. */
-function neverStarted(err: unknown): boolean {
+/** How long a pinned hook waits for its host's workers (schedules before hosts had none). */
+function hostWaitOf(schedule: OperationSchedule): number {
+  return schedule.hostWaitSeconds ?? DEFAULT_HOST_WAIT_SECONDS;
+}
+
+/** An activity that failed because no worker of its task queue ever took it. */
+export function neverStarted(err: unknown): boolean {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   return cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
 }
 
 function noWorkerText(host: string, schedule: OperationSchedule): string {
-  return `${waitingText([host])}: none took its hooks within ${schedule.hostWaitSeconds ?? 1800} s`;
+  return `${waitingText([host])}: none took its hooks within ${hostWaitOf(schedule)} s`;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { hostQueue } from '../graph/host-pinning';
+import { describe, neverStarted } from './hook-runner';
 import type { GraphResource } from '../graph/resource-graph';
 import { BANK_ACTIVITY } from '../temporal-config/activity-options';
 
@@ -47,12 +48,11 @@ export async function protectableInstances(input: {
           instances: found.map((r) => ({ ...r, extra_info: { ...r.extra_info, host } })),
         };
       } catch (err) {
-        const cause = (err as { cause?: { message?: string } }).cause;
         return {
           host,
-          error: /schedule.?to.?start/i.test(`${cause?.message ?? ''} ${(err as Error).message}`)
+          error: neverStarted(err)
             ? `no worker of host ${host} answered within ${HOST_ANSWER_S} s`
-            : (cause?.message ?? (err as Error).message),
+            : describe(err),
         };
       }
     }),

@@ -138,7 +138,7 @@ describe('a fleet: Temporal with PostgreSQL and mTLS, Redis with Sentinel, two h
 
   it('protects each host’s directory on a worker of that host, and restores it', async () => {
     // From the CLI, as an operator would, with the fleet's client environment.
-    const planFile = path.join(fleet.runDir, 'app-plan.json');
+    const planFile = path.join(testEnv.workDir, 'app-plan.json');
     fs.writeFileSync(planFile, JSON.stringify(appPlan('app')));
     const run = await karbor(['protect', planFile, '--json', '--wait'], {
       ...process.env,
