@@ -195,6 +195,10 @@ export async function createKarborWorker(opts: KarborWorkerOptions): Promise<Kar
     ...common,
     taskQueue: config.taskQueue,
     ...workflowSource(),
+    // A dead worker's workflows move to another worker after this, well before its hooks
+    // are retried (10 s heartbeat timeout + 1 s): the workflow, which renews the write
+    // lease, is running again when the retried hooks write under that lease.
+    stickyQueueScheduleToStartTimeout: '3s',
   });
   const own = await Worker.create({ ...common, taskQueue: hostQueue(config.taskQueue, host) });
   return new KarborWorker(
