@@ -11,6 +11,7 @@ import type { CheckpointCollection } from '../bank/checkpoint-collection';
 import type { LeaseManager } from '../bank/leases';
 import type { PlanStore } from '../bank/plan-store';
 import { judgeCheckpoint, judgeRestore } from '../bank/reconcile';
+import { CheckpointNotFoundError, RestoreNotFoundError } from '../common/errors';
 import type { RunState } from '../bank/reconcile';
 import type { RestoreCollection } from '../bank/restore-collection';
 import type { GcSettings } from '../common/config';
@@ -42,6 +43,11 @@ export interface GcReport {
   dry_run: boolean;
   checkpoints: { id: string; was: string; action: string; reason?: string }[];
   restores: { id: string; action: string; reason?: string }[];
+  /**
+   * Records GC could not read (Redis errors, damaged documents): left in the unfinished
+   * index, so the next cycle tries them again.
+   */
+  unreadable: { kind: 'checkpoint' | 'restore'; id: string; error: string }[];
   chunks_removed: number;
   bytes_removed: number;
   temp_files_removed: number;
@@ -57,6 +63,28 @@ const STATES: Record<string, RunState> = {
   TERMINATED: 'terminated',
   TIMED_OUT: 'timed_out',
 };
+
+/** A record GC could not read for a reason other than its absence. */
+class Unreadable {
+  constructor(readonly message: string) {}
+}
+
+/**
+ * Reads a record: undefined only when the bank says it is not there. Any other error (Redis
+ * unreachable, a damaged document) is not proof of absence, so it must not make GC forget
+ * the record.
+ */
+async function readOrMissing<T>(
+  read: () => Promise<T>,
+  notFound: abstract new (...args: never[]) => Error,
+): Promise<T | Unreadable | undefined> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof notFound) return undefined;
+    return new Unreadable(err instanceof Error ? err.message : String(err));
+  }
+}
 
 async function runState(client: Client, workflowId: string): Promise<RunState> {
   try {
@@ -86,6 +114,7 @@ export function gcActivities(deps: GcActivityDeps) {
         dry_run: dry,
         checkpoints: [],
         restores: [],
+        unreadable: [],
         chunks_removed: 0,
         bytes_removed: 0,
         temp_files_removed: 0,
@@ -101,7 +130,14 @@ export function gcActivities(deps: GcActivityDeps) {
         }
         const workflowId =
           status === 'protecting' ? workflowIds.protect(id) : workflowIds.delete(id);
-        const doc = await checkpoints.get(id).catch(() => undefined);
+        const doc = await readOrMissing(() => checkpoints.get(id), CheckpointNotFoundError);
+        if (doc instanceof Unreadable) {
+          report.unreadable.push({ kind: 'checkpoint', id, error: doc.message });
+          actx.log.warn(`gc: checkpoint ${id} could not be read; left for the next cycle`, {
+            error: doc.message,
+          });
+          continue;
+        }
         if (!doc) {
           // A state without its document: nothing to settle (the index entry goes).
           if (!dry) await checkpoints.forgetUnfinished(id);
@@ -152,7 +188,14 @@ export function gcActivities(deps: GcActivityDeps) {
 
       for (const id of await restores.listUnfinished()) {
         beat();
-        const record = await restores.get(id).catch(() => undefined);
+        const record = await readOrMissing(() => restores.get(id), RestoreNotFoundError);
+        if (record instanceof Unreadable) {
+          report.unreadable.push({ kind: 'restore', id, error: record.message });
+          actx.log.warn(`gc: restore ${id} could not be read; left for the next cycle`, {
+            error: record.message,
+          });
+          continue;
+        }
         if (!record || record.status !== 'in_progress') {
           if (!dry) await restores.forgetUnfinished(id);
           continue;

@@ -7,7 +7,12 @@ import { resourceSectionName } from '../bank/keys';
 import type { OperationLog } from '../bank/operation-log';
 import type { RestoreCollection } from '../bank/restore-collection';
 import type { CheckpointDocument } from '../common/documents';
-import { HookFailedError, KarborError, OperationStoppedError } from '../common/errors';
+import {
+  HookFailedError,
+  KarborError,
+  OperationStoppedError,
+  PluginNotOnWorkerError,
+} from '../common/errors';
 import type { Hook } from '../graph/hook-schedule';
 import { unpackGraph } from '../graph/resource-graph';
 import type { PackedGraph } from '../graph/resource-graph';
@@ -42,6 +47,8 @@ export interface HookActivityDeps {
   restores: RestoreCollection;
   oplog: OperationLog;
   providers: ProviderRegistry;
+  /** This worker's host, named when it lacks a plugin another worker may have. */
+  host: string;
 }
 
 /**
@@ -217,6 +224,8 @@ export function hookActivities(deps: HookActivityDeps) {
             hook,
           });
           try {
+            // No plugin, no hook, no "done": another worker of this queue may have it.
+            if (!plugin) throw new PluginNotOnWorkerError(resource.type, doc.provider_id, deps.host);
             await operationHooks?.[HOOK_METHODS[hook]]?.(ctx);
             timed('ok');
             actx.log.info(`${resource.type} ${resource.id}: ${input.operation} ${hook} ended`, {

@@ -674,6 +674,9 @@ function addGcCommand(program: Command): void {
         for (const r of report.restores) {
           out(`  restore ${r.id} in_progress -> ${r.action}${r.reason ? ` (${r.reason})` : ''}`);
         }
+        for (const u of report.unreadable ?? []) {
+          out(`  ${u.kind} ${u.id} could not be read, left for the next gc: ${u.error}`);
+        }
         out(
           `  ${verb} remove ${report.chunks_removed} chunk(s) (${report.bytes_removed} bytes), ${report.temp_files_removed} temporary file(s), ${report.operation_plans_removed} start plan(s)`,
         );

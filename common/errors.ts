@@ -196,6 +196,25 @@ export class HookFailedError extends KarborError {
 }
 
 /**
+ * Thrown by a hook activity on a worker whose providers lack the resource type's plugin.
+ * Retryable: like an activity type a worker has not registered, another worker polling the
+ * same queue may have it. When the retries run out the resource fails with this reason.
+ */
+export class PluginNotOnWorkerError extends KarborError {
+  readonly code = 'PLUGIN_NOT_ON_WORKER';
+  readonly permanent = false;
+  constructor(
+    readonly resourceType: string,
+    readonly providerId: string,
+    readonly host: string,
+  ) {
+    super(
+      `no plugin for ${resourceType} in provider ${providerId} on the worker of host ${host}: nothing was done`,
+    );
+  }
+}
+
+/**
  * Thrown by a hook activity that may not start its hook because the operation is stopping
  * (another hook failed for good, or the operation was cancelled). Not a failure of its own.
  */

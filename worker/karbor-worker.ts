@@ -87,6 +87,7 @@ export async function buildActivityDeps(
     oplog: new OperationLog(redis, config.bankPrefix),
     providers,
     plugins,
+    host: workerHost(config),
     chunkRefs,
     dataDir,
     gc: config.gc,
@@ -161,6 +162,14 @@ export class KarborWorker {
   }
 }
 
+/** The host this worker serves: its hooks' queue is `<queue>@<host>`. */
+function workerHost(config: KarborConfig): string {
+  return (
+    config.workerHost ??
+    checkHostName(hostname(), "this machine's host name (set KARBOR_WORKER_HOST instead)")
+  );
+}
+
 /** Builds a worker hosting every workflow and activity, wired to one Redis bank. */
 export async function createKarborWorker(opts: KarborWorkerOptions): Promise<KarborWorker> {
   const { config, connection, redis } = opts;
@@ -168,9 +177,7 @@ export async function createKarborWorker(opts: KarborWorkerOptions): Promise<Kar
     await buildActivityDeps(config, redis, opts.env, opts.client),
   );
   if (opts.client && opts.gcSchedule) await ensureGcSchedule(opts.client, config);
-  const host =
-    config.workerHost ??
-    checkHostName(hostname(), "this machine's host name (set KARBOR_WORKER_HOST instead)");
+  const host = workerHost(config);
   const build = buildId(opts.env);
   const identity = opts.identity ?? `${process.pid}@${host}`;
   const common = {

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ChunkRefs } from '../../bank/chunk-refs';
+import { bankPaths, RedisKeys } from '../../bank/keys';
 import { LeaseManager } from '../../bank/leases';
 import { ProtectionService } from '../../client/protection-service';
 import { workflowIds } from '../../workflows/definitions';
@@ -70,6 +71,46 @@ describe('garbage collection and reset-state (real dev server, Redis, chunk stor
     assert.equal(again.checkpoints.filter((c) => c.id === id).length, 0);
     await fx.svc.deleteCheckpoint(NOOP_PROVIDER_ID, id);
     assert.equal((await fx.svc.waitForDelete(id)).status, 'deleted');
+  });
+
+  it('keeps an unfinished checkpoint it cannot read (a Redis error, a damaged document) until it really settles it', async () => {
+    const id = await runningProtect();
+    await fx.svc.temporal.workflow.getHandle(workflowIds.protect(id)).terminate('test');
+    const leases = new LeaseManager(fx.worker.redis, fx.cfg.bankPrefix, LEASES);
+    await eventually('the lease to go stale', async () =>
+      (await leases.check(id)).state !== 'valid' ? true : undefined,
+    );
+    const redis = fx.worker.redis;
+    const keys = new RedisKeys(fx.cfg.bankPrefix);
+    const docKey = keys.object(bankPaths.checkpointIndex(id));
+    const saved = await redis.get(docKey);
+    assert.ok(saved);
+    const unfinished = async () => (await redis.zscore(keys.activeCheckpoints, id)) !== null;
+    // A key of the wrong type makes Redis itself answer with an error (WRONGTYPE).
+    for (const damage of [
+      () => redis.del(docKey).then(() => redis.hset(docKey, 'x', '1')),
+      () => redis.del(docKey).then(() => redis.set(docKey, '{"version": 1, "id": ')),
+    ]) {
+      await damage();
+      const report = await admin.collectGarbage(false);
+      assert.deepEqual(
+        report.unreadable.filter((u) => u.id === id).map((u) => u.kind),
+        ['checkpoint'],
+      );
+      assert.equal(report.checkpoints.filter((c) => c.id === id).length, 0);
+      assert.ok(await unfinished(), 'still in the unfinished index');
+      assert.equal(await redis.hget(keys.checkpointState(id), 'status'), 'protecting');
+    }
+    // Readable again: the next cycle settles it for good.
+    await redis.del(docKey);
+    await redis.set(docKey, saved);
+    const report = await admin.collectGarbage(false);
+    assert.deepEqual(
+      report.checkpoints.find((c) => c.id === id),
+      { id, was: 'protecting', action: 'error', reason: 'terminated' },
+    );
+    assert.equal(report.unreadable.length, 0);
+    assert.equal(await unfinished(), false);
   });
 
   it('removes orphan chunks older than the grace period and keeps younger or used ones', async () => {
