@@ -1,32 +1,9 @@
 import type { ApplicationFailure } from '@temporalio/common';
 import type * as TemporalCommon from '@temporalio/common';
+import { EXIT, exitCodeOf } from '../common/error-codes';
 import { KarborError } from '../common/errors';
 
-/** The CLI's exit codes (DESIGN.md section 9). */
-export const EXIT = { ok: 0, failed: 1, badInput: 2, unreachable: 3 } as const;
-
-const BAD_INPUT_CODES = new Set([
-  'INVALID_KEY',
-  'INVALID_PLAN',
-  'CHECKPOINT_NOT_FOUND',
-  'INVALID_STATUS_TRANSITION',
-  'READ_ONLY_SECTION',
-  'CHECKPOINT_NOT_CREATED',
-  'CHECKPOINT_EXISTS',
-  'INVALID_ARGUMENT',
-  'RESTORE_REFUSED',
-  'TRIGGER_NOT_FOUND',
-  'SCHEDULED_OPERATION_NOT_FOUND',
-  'PERMISSION_DENIED',
-  'OBJECT_NOT_FOUND',
-  'INVALID_PARAMETERS',
-  'GRAPH_CYCLE',
-  'UNKNOWN_RESOURCE_TYPE',
-  'PROVIDER_NOT_FOUND',
-  'RESTORE_NOT_FOUND',
-  'PLAN_NOT_FOUND',
-  'OPERATION_NOT_STARTED',
-]);
+export { EXIT };
 
 export interface CliFailure {
   message: string;
@@ -38,19 +15,14 @@ export function describeFailure(err: unknown): CliFailure {
   if (err instanceof KarborError) {
     return {
       message: err.message,
-      exitCode:
-        err.code === 'SERVICE_UNREACHABLE'
-          ? EXIT.unreachable
-          : BAD_INPUT_CODES.has(err.code)
-            ? EXIT.badInput
-            : EXIT.failed,
+      exitCode: exitCodeOf(err.code),
     };
   }
   const app = findApplicationFailure(err);
   if (app) {
     return {
       message: app.message,
-      exitCode: app.type && BAD_INPUT_CODES.has(app.type) ? EXIT.badInput : EXIT.failed,
+      exitCode: exitCodeOf(app.type ?? undefined),
     };
   }
   const message = err instanceof Error ? err.message : String(err);

@@ -1,5 +1,6 @@
 // Everything the client needs from the Temporal SDK, loaded only when a command talks to
 // Temporal: a command that only reads the bank never pays for loading the SDK.
+import { isErrorCode } from '../common/error-codes';
 import {
   Client,
   Connection,
@@ -65,7 +66,8 @@ export function refusal(err: unknown): unknown {
     while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
   }
   if (cause instanceof ApplicationFailure) {
-    return new OperationRefusedError(cause.type ?? 'OPERATION_REFUSED', cause.message);
+    const known = cause.type && isErrorCode(cause.type) ? cause.type : undefined;
+    return new OperationRefusedError(known ?? 'OPERATION_REFUSED', cause.message);
   }
   return err;
 }

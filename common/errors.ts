@@ -1,11 +1,20 @@
+import type { ErrorCode } from './error-codes';
+
 /**
  * Every error the service raises on purpose carries a stable `code`, so the CLI can turn it
  * into one line and an exit code, and activities can decide whether a retry could help.
  */
 export abstract class KarborError extends Error {
+  /** One of common/error-codes.ts (OperationRefusedError carries a code from a worker). */
   abstract readonly code: string;
   /** True when retrying the same call cannot succeed (bad input, a refused state change). */
   abstract readonly permanent: boolean;
+
+  constructor(message: string) {
+    super(message);
+    // Printed as its own kind (`LeaseLostError: …`), not as a bare `Error: …`.
+    this.name = new.target.name;
+  }
 }
 
 /** Thrown by bank key validation when a caller names a key that the bank cannot hold. */
@@ -230,7 +239,7 @@ export class OperationStoppedError extends KarborError {
 export class OperationRefusedError extends KarborError {
   readonly permanent = true;
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
   ) {
     super(message);

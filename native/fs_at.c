@@ -65,10 +65,27 @@ static bool take_int(napi_env env, napi_value v, int64_t *out) {
   return true;
 }
 
+// The symbolic name of an errno value. Our own table: strerrorname_np exists only in glibc
+// 2.32 and later, and not in musl.
+static const char *errno_name(int err) {
+  switch (err) {
+#define E(x)                                                                                  \
+  case x:                                                                                     \
+    return #x;
+    E(EPERM) E(ENOENT) E(ESRCH) E(EINTR) E(EIO) E(ENXIO) E(E2BIG) E(EBADF) E(EAGAIN)
+    E(ENOMEM) E(EACCES) E(EFAULT) E(EBUSY) E(EEXIST) E(EXDEV) E(ENODEV) E(ENOTDIR) E(EISDIR)
+    E(EINVAL) E(ENFILE) E(EMFILE) E(ETXTBSY) E(EFBIG) E(ENOSPC) E(ESPIPE) E(EROFS) E(EMLINK)
+    E(ERANGE) E(ENAMETOOLONG) E(ENOSYS) E(ENOTEMPTY) E(ELOOP) E(ENODATA) E(EOVERFLOW)
+    E(ENOTSUP) E(EDQUOT) E(ESTALE)
+#undef E
+  default:
+    return "EUNKNOWN";
+  }
+}
+
 // An Error like Node's own: message "ECODE: syscall 'name'", with code, errno and syscall.
 static napi_value throw_errno(napi_env env, int err, const char *syscall, const char *name) {
-  const char *code = strerrorname_np(err);
-  if (code == NULL) code = "EUNKNOWN";
+  const char *code = errno_name(err);
   char msg[PATH_MAX + 256];
   snprintf(msg, sizeof msg, "%s: %s, %s '%s'", code, strerror(err), syscall, name ? name : "");
   napi_value m, c, e, n, s;
@@ -113,11 +130,36 @@ static napi_value undefined(napi_env env) {
   char *var = take_bytes(env, argv[i], var##_buf, sizeof var##_buf);                          \
   if (var == NULL) return NULL;
 
+// True for one entry of a directory: not "", ".", ".." and without a "/". A lookup of
+// anything else could leave the directory (openat(fd, "..") is its parent), so the wrappers
+// refuse it themselves, whatever the TypeScript above them checked. `self_ok` lets "" stand
+// for the directory itself where the wrapper then calls the f* form on the descriptor.
+static bool entry_name_ok(napi_env env, const char *name, bool self_ok) {
+  bool ok = name[0] ? strcmp(name, ".") != 0 && strcmp(name, "..") != 0 && !strchr(name, '/')
+                    : self_ok;
+  if (!ok) {
+    char msg[PATH_MAX + 64];
+    snprintf(msg, sizeof msg, "not one directory entry: '%s'", name);
+    napi_throw_error(env, "EINVAL", msg);
+  }
+  return ok;
+}
+
+// A name that must be one entry of the directory (ENTRY_ARG) or may be "" for the
+// directory itself (SELF_OR_ENTRY_ARG).
+#define ENTRY_ARG(i, var)                                                                     \
+  NAME_ARG(i, var);                                                                           \
+  if (!entry_name_ok(env, var, false)) return NULL;
+
+#define SELF_OR_ENTRY_ARG(i, var)                                                             \
+  NAME_ARG(i, var);                                                                           \
+  if (!entry_name_ok(env, var, true)) return NULL;
+
 // openat(dirfd, name, flags, mode) -> fd
 static napi_value js_openat(napi_env env, napi_callback_info info) {
   ARGS(4);
   INT_ARG(0, dirfd);
-  NAME_ARG(1, name);
+  ENTRY_ARG(1, name);
   INT_ARG(2, flags);
   INT_ARG(3, mode);
   int fd = openat((int)dirfd, name, (int)flags | O_CLOEXEC, (mode_t)mode);
@@ -164,7 +206,7 @@ static napi_value name_int(napi_env env, napi_callback_info info, name_int_fn fn
                            const char *syscall) {
   ARGS(3);
   INT_ARG(0, dirfd);
-  NAME_ARG(1, name);
+  ENTRY_ARG(1, name);
   INT_ARG(2, arg);
   if (fn((int)dirfd, name, (int)arg) < 0) return throw_errno(env, errno, syscall, name);
   return undefined(env);
@@ -182,7 +224,7 @@ static napi_value js_mkdirat(napi_env env, napi_callback_info info) {
 static napi_value js_mknodat(napi_env env, napi_callback_info info) {
   ARGS(5);
   INT_ARG(0, dirfd);
-  NAME_ARG(1, name);
+  ENTRY_ARG(1, name);
   INT_ARG(2, mode);
   INT_ARG(3, major_);
   INT_ARG(4, minor_);
@@ -195,7 +237,7 @@ static napi_value js_symlinkat(napi_env env, napi_callback_info info) {
   ARGS(3);
   NAME_ARG(0, target);
   INT_ARG(1, dirfd);
-  NAME_ARG(2, name);
+  ENTRY_ARG(2, name);
   if (symlinkat(target, (int)dirfd, name) < 0) return throw_errno(env, errno, "symlinkat", name);
   return undefined(env);
 }
@@ -207,9 +249,9 @@ static napi_value two_names(napi_env env, napi_callback_info info, two_names_fn 
                             const char *syscall) {
   ARGS(4);
   INT_ARG(0, olddirfd);
-  NAME_ARG(1, oldname);
+  ENTRY_ARG(1, oldname);
   INT_ARG(2, newdirfd);
-  NAME_ARG(3, newname);
+  ENTRY_ARG(3, newname);
   if (fn((int)olddirfd, oldname, (int)newdirfd, newname) < 0)
     return throw_errno(env, errno, syscall, newname);
   return undefined(env);
@@ -236,7 +278,7 @@ static napi_value js_unlinkat(napi_env env, napi_callback_info info) {
 static napi_value js_lchownat(napi_env env, napi_callback_info info) {
   ARGS(4);
   INT_ARG(0, dirfd);
-  NAME_ARG(1, name);
+  SELF_OR_ENTRY_ARG(1, name);
   INT_ARG(2, uid);
   INT_ARG(3, gid);
   int r = name[0] ? fchownat((int)dirfd, name, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW)
@@ -249,7 +291,7 @@ static napi_value js_lchownat(napi_env env, napi_callback_info info) {
 static napi_value js_lchmodat(napi_env env, napi_callback_info info) {
   ARGS(3);
   INT_ARG(0, dirfd);
-  NAME_ARG(1, name);
+  SELF_OR_ENTRY_ARG(1, name);
   INT_ARG(2, mode);
   int r = name[0] ? fchmodat((int)dirfd, name, (mode_t)mode, AT_SYMLINK_NOFOLLOW)
                   : fchmod((int)dirfd, (mode_t)mode);
@@ -262,7 +304,7 @@ static napi_value js_lchmodat(napi_env env, napi_callback_info info) {
 static napi_value js_lutimensat(napi_env env, napi_callback_info info) {
   ARGS(6);
   INT_ARG(0, dirfd);
-  NAME_ARG(1, name);
+  SELF_OR_ENTRY_ARG(1, name);
   INT_ARG(2, as);
   INT_ARG(3, ans);
   INT_ARG(4, ms);
@@ -285,7 +327,7 @@ static void proc_path(char *out, size_t cap, int64_t dirfd, const char *name) {
 static napi_value js_lsetxattrat(napi_env env, napi_callback_info info) {
   ARGS(4);
   INT_ARG(0, dirfd);
-  NAME_ARG(1, name);
+  SELF_OR_ENTRY_ARG(1, name);
   NAME_ARG(2, xname);
   void *data = NULL;
   size_t len = 0;
@@ -342,7 +384,7 @@ static napi_value read_sized(napi_env env, sized_fn fn, const char *path, const 
 static napi_value js_lremovexattrat(napi_env env, napi_callback_info info) {
   ARGS(3);
   INT_ARG(0, dirfd);
-  NAME_ARG(1, name);
+  SELF_OR_ENTRY_ARG(1, name);
   NAME_ARG(2, xname);
   char p[PATH_MAX + 64];
   proc_path(p, sizeof p, dirfd, name);

@@ -8,32 +8,9 @@ export {
   MAX_HOOK_CONCURRENCY,
 } from './names';
 
-/**
- * Error codes (of our typed errors) that retrying cannot fix. Activities already throw them
- * as non-retryable failures; listing them here too guards against a wrapper that forgets.
- */
-export const NON_RETRYABLE_ERROR_TYPES = [
-  'INVALID_KEY',
-  'READ_ONLY_SECTION',
-  'INVALID_PLAN',
-  'INVALID_ARGUMENT',
-  'RESTORE_REFUSED',
-  'TRIGGER_NOT_FOUND',
-  'SCHEDULED_OPERATION_NOT_FOUND',
-  'INVALID_PARAMETERS',
-  'INVALID_STATUS_TRANSITION',
-  'CHECKPOINT_NOT_FOUND',
-  'CHECKPOINT_EXISTS',
-  'RESTORE_NOT_FOUND',
-  'PLAN_NOT_FOUND',
-  'PROVIDER_NOT_FOUND',
-  'UNKNOWN_RESOURCE_TYPE',
-  'GRAPH_CYCLE',
-  'PERMISSION_DENIED',
-  'LEASE_LOST',
-  'LEASE_BUSY',
-  'OPERATION_STOPPED',
-];
+/** Derived from the one table of codes: those retrying cannot fix. */
+export { NON_RETRYABLE_ERROR_TYPES } from '../common/error-codes';
+import { NON_RETRYABLE_ERROR_TYPES } from '../common/error-codes';
 
 /** Bank bookkeeping: short, many quick retries (Redis blips), never forever. */
 export const BANK_ACTIVITY: ActivityOptions = {
@@ -68,6 +45,36 @@ export const HOOK_ACTIVITY: ActivityOptions = {
     nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
   },
 };
+
+/**
+ * A dead worker's workflows move to another worker after this long on its sticky queue. It
+ * must stay below the hook heartbeat timeout plus the first retry interval: the workflow,
+ * which renews the write lease, must be running again before the dead worker's hooks are
+ * retried, or a retried hook writes under a lease nobody renews (a CI failure taught this).
+ */
+export const STICKY_QUEUE_SCHEDULE_TO_START = '3s';
+
+function seconds(d: string | number | undefined): number {
+  if (typeof d === 'number') return d / 1000;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(d ?? '');
+  if (!m) throw new Error(`cannot read the duration ${String(d)}`);
+  const unit = { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return Number(m[1]) * unit;
+}
+
+/** Refuses (at worker start) timings that break the rule above. */
+export function checkStickyBeforeHookRetry(
+  sticky: string = STICKY_QUEUE_SCHEDULE_TO_START,
+  hook: ActivityOptions = HOOK_ACTIVITY,
+): void {
+  const retryAt =
+    seconds(hook.heartbeatTimeout) + seconds(hook.retry?.initialInterval);
+  if (seconds(sticky) >= retryAt) {
+    throw new Error(
+      `the sticky queue timeout (${sticky}) must be below the hook heartbeat timeout plus its first retry (${retryAt} s)`,
+    );
+  }
+}
 
 /**
  * How often a protect renewed its checkpoint's write lease before the window came from the

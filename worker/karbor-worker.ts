@@ -1,3 +1,7 @@
+import {
+  checkStickyBeforeHookRetry,
+  STICKY_QUEUE_SCHEDULE_TO_START,
+} from '../temporal-config/activity-options';
 import * as fs from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import * as path from 'node:path';
@@ -177,6 +181,7 @@ export async function createKarborWorker(opts: KarborWorkerOptions): Promise<Kar
     await buildActivityDeps(config, redis, opts.env, opts.client),
   );
   if (opts.client && opts.gcSchedule) await ensureGcSchedule(opts.client, config);
+  checkStickyBeforeHookRetry();
   const host = workerHost(config);
   const build = buildId(opts.env);
   const identity = opts.identity ?? `${process.pid}@${host}`;
@@ -202,10 +207,8 @@ export async function createKarborWorker(opts: KarborWorkerOptions): Promise<Kar
     ...common,
     taskQueue: config.taskQueue,
     ...workflowSource(),
-    // A dead worker's workflows move to another worker after this, well before its hooks
-    // are retried (10 s heartbeat timeout + 1 s): the workflow, which renews the write
-    // lease, is running again when the retried hooks write under that lease.
-    stickyQueueScheduleToStartTimeout: '3s',
+    // See STICKY_QUEUE_SCHEDULE_TO_START: checked against the hook timings above.
+    stickyQueueScheduleToStartTimeout: STICKY_QUEUE_SCHEDULE_TO_START,
   });
   const own = await Worker.create({ ...common, taskQueue: hostQueue(config.taskQueue, host) });
   return new KarborWorker(

@@ -1,6 +1,7 @@
 // Drives one operation's hooks over the resource graph: Karbor's order (graph/), bounded
 // concurrency, stop-on-first-failure with in-flight hooks cancelled, and a clean pause
 // point for continue-as-new on very large graphs.
+import type { ErrorCode } from '../common/error-codes';
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -193,7 +194,9 @@ export async function runHooks(opts: HookRunOptions): Promise<HookRunOutcome> {
         const id = ids[task.node]!;
         if (error) {
           // A hook refused because the operation is stopping did not fail on its own.
-          const counts = !isCancellation(error) && failureType(error) !== 'OPERATION_STOPPED';
+          const counts =
+            !isCancellation(error) &&
+            failureType(error) !== ('OPERATION_STOPPED' satisfies ErrorCode);
           if (counts && cancelled === undefined && (failures.length === 0 || opts.keepGoing)) {
             const host = nodeHost(schedule, task.node);
             const why =

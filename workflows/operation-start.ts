@@ -1,4 +1,5 @@
 import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+import type { ErrorCode } from '../common/error-codes';
 import { describe, failureType, showProgress } from './hook-runner';
 import { countOperation } from './outcome';
 import { operationStartedUpdate, progressQuery } from './definitions';
@@ -49,7 +50,7 @@ export function operationHandlers(progress: Progress, id: string) {
         progress.phase = 'failed';
         if (fresh) countOperation('finished', 'refused');
         startError = ApplicationFailure.create({
-          type: failureType(err) ?? 'OPERATION_NOT_STARTED',
+          type: failureType(err) ?? ('OPERATION_NOT_STARTED' satisfies ErrorCode),
           message: describe(err),
           nonRetryable: true,
         });
