@@ -225,7 +225,8 @@ export function hookActivities(deps: HookActivityDeps) {
           });
           try {
             // No plugin, no hook, no "done": another worker of this queue may have it.
-            if (!plugin) throw new PluginNotOnWorkerError(resource.type, doc.provider_id, deps.host);
+            if (!plugin)
+              throw new PluginNotOnWorkerError(resource.type, doc.provider_id, deps.host);
             await operationHooks?.[HOOK_METHODS[hook]]?.(ctx);
             timed('ok');
             actx.log.info(`${resource.type} ${resource.id}: ${input.operation} ${hook} ended`, {

@@ -67,8 +67,7 @@ export function checkStickyBeforeHookRetry(
   sticky: string = STICKY_QUEUE_SCHEDULE_TO_START,
   hook: ActivityOptions = HOOK_ACTIVITY,
 ): void {
-  const retryAt =
-    seconds(hook.heartbeatTimeout) + seconds(hook.retry?.initialInterval);
+  const retryAt = seconds(hook.heartbeatTimeout) + seconds(hook.retry?.initialInterval);
   if (seconds(sticky) >= retryAt) {
     throw new Error(
       `the sticky queue timeout (${sticky}) must be below the hook heartbeat timeout plus its first retry (${retryAt} s)`,
