@@ -133,6 +133,14 @@ export class RedisKeys {
     return `${this.tag}:chunklock:${providerId}:`;
   }
 
+  /**
+   * A repository's index (hash: blob id -> "pack type offset length raw"), by repository
+   * id: every provider and copy that shares a repository shares its index.
+   */
+  packIndex(repositoryId: string): string {
+    return `${this.tag}:packindex:${repositoryId}`;
+  }
+
   /** Provider documents published by workers (hash: id -> JSON). */
   get providers(): string {
     return `${this.tag}:providers`;

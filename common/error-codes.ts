@@ -74,6 +74,14 @@ export const ERROR_CODES = {
   CHUNK_DAMAGED: { raisedBy: 'ChunkError', retryable: false, exit: 'failed' },
   /** Retryable or not per failure (a server that is down vs. a database in the way). */
   POSTGRES_FAILED: { raisedBy: 'PostgresError', retryable: true, exit: 'failed' },
+  REPOSITORY_WRONG_KEY: { raisedBy: 'WrongKeyError', retryable: false, exit: 'badInput' },
+  REPOSITORY_DAMAGED: { raisedBy: 'RepositoryDamagedError', retryable: false, exit: 'failed' },
+  REPOSITORY_BLOB_MISSING: {
+    raisedBy: 'BlobMissingError',
+    retryable: false,
+    exit: 'failed',
+  },
+  REPOSITORY_CONFIG: { raisedBy: 'RepositoryConfigError', retryable: false, exit: 'badInput' },
   /** A worker's failure whose type is not one of ours (OperationRefusedError carries the rest). */
   OPERATION_REFUSED: { raisedBy: 'OperationRefusedError', retryable: false, exit: 'failed' },
   /** A workflow refused to start an operation (the update's failure type when no code). */

@@ -1,0 +1,209 @@
+// One repository: a backend of sealed packs, the keys that open them, and the index (kept
+// in the bank) that says where each blob lives. The only module that knows the layout:
+// callers store and fetch blobs by id, and commit batches.
+import { randomBytes } from 'node:crypto';
+import type { Backend } from './backend';
+import { NotInBackend, packFile, packIdOf, packName } from './backend';
+import { decodeBlob, encodeBlob } from './codec';
+import type { CompressionMode } from './codec';
+import type { MasterKeys } from './crypto';
+import { blobId, CONTEXT, newMasterKeys, open, SealBroken, seal } from './crypto';
+import { BlobMissingError, RepositoryConfigError, RepositoryDamagedError } from './errors';
+import type { Secret } from './key-store';
+import { addKey, unlock } from './key-store';
+import type { BlobType, PackEntry } from './pack';
+import { HEADER_GUESS, PackBuilder, parsePackTail } from './pack';
+
+/** Where a blob is: what the index records for its id. */
+export interface BlobLocation {
+  pack: string;
+  type: BlobType;
+  offset: number;
+  length: number;
+  raw: number;
+}
+
+/**
+ * The index of one repository, chunk id → location. It lives in the bank (Redis), never in
+ * the worker's memory: callers ask for the ids they need.
+ */
+export interface PackIndex {
+  lookup(ids: string[]): Promise<(BlobLocation | undefined)[]>;
+  /** Records a written pack's blobs; an id already indexed keeps its first location. */
+  addPack(pack: string, entries: PackEntry[]): Promise<void>;
+}
+
+interface RepositoryConfig {
+  version: 2;
+  id: string;
+  created: string;
+}
+
+export const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
+
+export interface RepositorySettings {
+  /** A pack is written once its blobs reach about this many bytes. */
+  packSize?: number;
+  compression?: CompressionMode;
+}
+
+export class Repository {
+  readonly packSize: number;
+  readonly compression: CompressionMode;
+
+  private constructor(
+    readonly backend: Backend,
+    readonly id: string,
+    readonly keys: MasterKeys,
+    /** The key file this opener used. */
+    readonly keyId: string,
+    settings: RepositorySettings,
+  ) {
+    this.packSize = settings.packSize ?? DEFAULT_PACK_SIZE;
+    this.compression = settings.compression ?? 'auto';
+  }
+
+  /** Creates a repository in an empty place; refuses one that has a config already. */
+  static async init(
+    backend: Backend,
+    secret: Secret,
+    settings: RepositorySettings & { kdfCost?: { N: number; r: number; p: number } } = {},
+  ): Promise<Repository> {
+    if (await backend.stat('config')) {
+      throw new RepositoryConfigError(`${backend.location} is a repository already`);
+    }
+    const keys = newMasterKeys();
+    const config: RepositoryConfig = {
+      version: 2,
+      id: randomBytes(16).toString('hex'),
+      created: new Date().toISOString(),
+    };
+    const keyId = await addKey(backend, keys, secret, settings.kdfCost);
+    await backend.write(
+      'config',
+      seal(keys.encrypt, Buffer.from(JSON.stringify(config)), CONTEXT.config),
+    );
+    return new Repository(backend, config.id, keys, keyId, settings);
+  }
+
+  /** Opens an existing repository: WrongKeyError when the secret opens none of its keys. */
+  static async open(
+    backend: Backend,
+    secret: Secret,
+    settings: RepositorySettings = {},
+  ): Promise<Repository> {
+    let sealed: Buffer;
+    try {
+      sealed = await backend.read('config');
+    } catch (err) {
+      if (err instanceof NotInBackend) {
+        throw new RepositoryConfigError(
+          `${backend.location} is not a repository (no config): run karbor repository init`,
+        );
+      }
+      throw err;
+    }
+    const { keys, keyId } = await unlock(backend, secret);
+    let config: RepositoryConfig;
+    try {
+      config = JSON.parse(
+        open(keys.encrypt, sealed, CONTEXT.config).toString('utf8'),
+      ) as RepositoryConfig;
+    } catch (err) {
+      throw new RepositoryDamagedError('config', (err as Error).message);
+    }
+    if (config.version !== 2 || !/^[0-9a-f]{32}$/.test(config.id)) {
+      throw new RepositoryDamagedError('config', `unsupported version ${String(config.version)}`);
+    }
+    return new Repository(backend, config.id, keys, keyId, settings);
+  }
+
+  blobId(data: Buffer): string {
+    return blobId(this.keys, data);
+  }
+
+  /** The stored form of a blob: compressed (unless that does not help), then sealed. */
+  sealBlob(id: string, data: Buffer): Buffer {
+    return seal(this.keys.encrypt, encodeBlob(data, this.compression), CONTEXT.blob(id));
+  }
+
+  /**
+   * A blob's data from its stored form, checked three ways: the seal (nobody changed a
+   * byte), the context (it is the blob of this id), and its keyed hash.
+   */
+  openBlob(id: string, sealed: Buffer, file: string): Buffer {
+    let data: Buffer;
+    try {
+      data = decodeBlob(open(this.keys.encrypt, sealed, CONTEXT.blob(id)));
+    } catch (err) {
+      const why =
+        err instanceof SealBroken ? err.message : `cannot decode: ${(err as Error).message}`;
+      throw new RepositoryDamagedError(file, `blob ${id}: ${why}`);
+    }
+    if (this.blobId(data) !== id) {
+      throw new RepositoryDamagedError(file, `blob ${id} does not hash to its id`);
+    }
+    return data;
+  }
+
+  newPack(): PackBuilder {
+    return new PackBuilder();
+  }
+
+  /** Writes a finished pack; returns its id. Index it only after this resolved. */
+  async writePack(builder: PackBuilder): Promise<{ pack: string; entries: PackEntry[] }> {
+    const entries = [...builder.entries];
+    const bytes = builder.finish(this.keys);
+    const name = packName(bytes);
+    await this.backend.write(name, bytes);
+    return { pack: packIdOf(name), entries };
+  }
+
+  /** One blob's data, from where the index says it is. */
+  async readBlob(id: string, at: BlobLocation | undefined): Promise<Buffer> {
+    if (!at) throw new BlobMissingError(id, 'the index does not know it');
+    const file = packFile(at.pack);
+    let sealed: Buffer;
+    try {
+      sealed = await this.backend.read(file, { offset: at.offset, length: at.length });
+    } catch (err) {
+      if (err instanceof NotInBackend) throw new BlobMissingError(id, `its pack ${file} is gone`);
+      throw err;
+    }
+    if (sealed.length !== at.length) {
+      throw new RepositoryDamagedError(file, `blob ${id} is cut short`);
+    }
+    return this.openBlob(id, sealed, file);
+  }
+
+  /** The blobs a pack's own header lists (what rebuild-index and check read). */
+  async packEntries(pack: string): Promise<PackEntry[]> {
+    const file = packFile(pack);
+    const st = await this.backend.stat(file);
+    if (!st) throw new NotInBackend(file);
+    try {
+      const guess = Math.min(st.size, HEADER_GUESS);
+      let tail = await this.backend.read(file, { offset: st.size - guess, length: guess });
+      let parsed = parsePackTail(this.keys, tail, st.size);
+      if ('needed' in parsed) {
+        tail = await this.backend.read(file, {
+          offset: st.size - parsed.needed,
+          length: parsed.needed,
+        });
+        parsed = parsePackTail(this.keys, tail, st.size);
+      }
+      if ('needed' in parsed) throw new Error('pack header keeps growing');
+      return parsed.entries;
+    } catch (err) {
+      if (err instanceof NotInBackend) throw err;
+      throw new RepositoryDamagedError(file, `its header: ${(err as Error).message}`);
+    }
+  }
+
+  /** Every pack's id, a few at a time. */
+  async *packs(): AsyncGenerator<{ pack: string; size: number; modifiedMs: number }> {
+    for await (const f of this.backend.list('data/')) {
+      yield { pack: packIdOf(f.name), size: f.size, modifiedMs: f.modifiedMs };
+    }
+  }
+}
