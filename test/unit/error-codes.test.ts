@@ -9,6 +9,12 @@ import { ERROR_CODES, EXIT, isErrorCode } from '../../common/error-codes';
 import * as errors from '../../common/errors';
 import { KarborError } from '../../common/errors';
 import { ChunkError } from '../../plugins/chunk-store/chunk-store';
+import {
+  BlobMissingError,
+  RepositoryConfigError,
+  RepositoryDamagedError,
+  WrongKeyError,
+} from '../../repository/errors';
 import { TreeError } from '../../plugins/directory/manifest';
 import { PostgresError } from '../../plugins/postgresql/pg-tools';
 import {
@@ -23,6 +29,10 @@ function instances(): KarborError[] {
     new ChunkError('ab', 'missing'),
     new TreeError('bad tree'),
     new PostgresError('down', false),
+    new WrongKeyError('wrong'),
+    new RepositoryDamagedError('data/00/00', 'flipped'),
+    new BlobMissingError('ab', 'gone'),
+    new RepositoryConfigError('bad'),
   ];
   for (const value of Object.values(errors)) {
     if (typeof value !== 'function' || value === KarborError) continue;
