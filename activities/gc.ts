@@ -1,9 +1,7 @@
 // Garbage collection and reconciliation: an adapter between Temporal's record of each
-// operation and the bank (bank/reconcile.ts decides; plugins/chunk-store/garbage.ts sweeps).
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+// operation and the bank (bank/reconcile.ts decides).
 import { Context } from '@temporalio/activity';
-import { chunkStoreSize, countGc } from './metrics';
+import { countGc } from './metrics';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { ChunkRefs } from '../bank/chunk-refs';
@@ -15,7 +13,6 @@ import { CheckpointNotFoundError, RestoreNotFoundError } from '../common/errors'
 import type { RunState } from '../bank/reconcile';
 import type { RestoreCollection } from '../bank/restore-collection';
 import type { GcSettings } from '../common/config';
-import { sweepStore } from '../plugins/chunk-store/garbage';
 import { searchAttributesFor } from '../temporal-config/search-attributes';
 import { workflowIds } from '../workflows/ids';
 import { missingResults } from './checkpoint';
@@ -213,17 +210,6 @@ export function gcActivities(deps: GcActivityDeps) {
         if (!dry) await plans.dropOperationPlan(id);
       }
 
-      const cutoffMs = Date.now() - deps.gc.graceSeconds * 1000;
-      const providerDirs = await fs.promises.readdir(deps.dataDir).catch(() => [] as string[]);
-      for (const providerId of providerDirs) {
-        const dir = path.join(deps.dataDir, providerId, 'chunks');
-        if (!fs.existsSync(dir)) continue;
-        const swept = await sweepStore(dir, deps.chunkRefs, providerId, cutoffMs, dry, beat);
-        report.chunks_removed += swept.chunksRemoved;
-        report.bytes_removed += swept.bytesRemoved;
-        report.temp_files_removed += swept.tempFilesRemoved;
-        chunkStoreSize(providerId, swept.chunksKept, swept.bytesKept);
-      }
       if (!dry) {
         for (const c of report.checkpoints) countGc(`checkpoint ${c.action}`, 1);
         for (const r of report.restores) countGc(`restore ${r.action}`, 1);

@@ -163,6 +163,7 @@ export function hookActivities(deps: HookActivityDeps) {
         ),
         ...(restoreTarget !== undefined ? { restoreTarget } : {}),
         providerConfig: (plugin && provider.config[plugin.name]) ?? {},
+        ...(provider.config.repository ? { repositoryConfig: provider.config.repository } : {}),
         heartbeat,
         record: (stats) => {
           countBytes(stats, { resource_type: resource.type, operation: input.operation });

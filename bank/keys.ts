@@ -141,6 +141,11 @@ export class RedisKeys {
     return `${this.tag}:packindex:${repositoryId}`;
   }
 
+  /** Held while a repository is created on first use (by a hash of its place). */
+  repositoryInit(placeHash: string): string {
+    return `${this.tag}:repoinit:${placeHash}`;
+  }
+
   /** Provider documents published by workers (hash: id -> JSON). */
   get providers(): string {
     return `${this.tag}:providers`;

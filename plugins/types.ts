@@ -49,6 +49,8 @@ export interface HookContext {
   restoreTarget?: string;
   /** The provider's configuration section for this plugin (from its .conf file). */
   providerConfig: Record<string, string>;
+  /** The provider's `[repository]` section: where its data goes (absent: the defaults). */
+  repositoryConfig?: Record<string, string>;
   /**
    * Records what the operator must know but does not fail the hook (an attribute this
    * system cannot restore, say) as a `warning` event in the operation log.

@@ -118,6 +118,20 @@ export class Repository {
     return new Repository(backend, config.id, keys, keyId, settings);
   }
 
+  /**
+   * A repository whose keys another opener already unlocked (a chunk thread gets them from
+   * the main thread with each job): no I/O, no scrypt.
+   */
+  static withKeys(
+    backend: Backend,
+    id: string,
+    keys: MasterKeys,
+    keyId: string,
+    settings: RepositorySettings,
+  ): Repository {
+    return new Repository(backend, id, keys, keyId, settings);
+  }
+
   blobId(data: Buffer): string {
     return blobId(this.keys, data);
   }

@@ -23,6 +23,7 @@ import type { KarborConfig } from '../common/config';
 import { connectionOptions, temporalUnreachable } from '../common/temporal-profile';
 import { builtInPlugins } from '../plugins';
 import { ChunkThreads } from '../plugins/chunk-store/chunk-threads';
+import { Repositories } from '../plugins/chunk-store/repositories';
 import { PluginRegistry } from '../plugins/registry';
 import { ProviderRegistry } from '../providers/provider-registry';
 import type { ProviderDocument } from '../providers/provider-registry';
@@ -70,6 +71,7 @@ export async function buildActivityDeps(
       chunkRefs,
       bank: new RedisBank(redis, config.bankPrefix),
       chunkThreads: new ChunkThreads(config.chunkThreads ?? availableParallelism()),
+      repositories: new Repositories(redis, config.bankPrefix, env, dataDir),
       env,
     }),
   );

@@ -1,16 +1,22 @@
-// Runs on a worker thread: moves file bytes into and out of a chunk store with synchronous
-// system calls, so each thread keeps a core busy reading, cutting, hashing and writing while
-// the main thread only claims chunks and keeps the books. See thread-protocol.ts.
+// Runs on a worker thread: moves file bytes into and out of a repository, so each thread
+// keeps a core busy reading, cutting, naming, compressing and sealing (or opening and
+// writing) while the main thread only claims chunks and keeps the books. See
+// thread-protocol.ts.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { fsAt } from '../directory/fs-at';
-import { ChunkError, readChunkSync, sha256 } from './chunk-store';
+import { BlobMissingError, RepositoryDamagedError } from '../../repository/errors';
+import type { PackBuilder } from '../../repository/pack';
+import type { Repository } from '../../repository/repository';
+import { repositoryFromSpec } from '../../repository/spec';
 import { Chunker } from './chunker';
 import type {
   CheckJob,
+  Damage,
   FromThread,
+  Indexed,
   Job,
+  Locations,
   Reserved,
   RestoreDest,
   RestoreJob,
@@ -28,46 +34,61 @@ const PROGRESS_BYTES = 4 * 1024 * 1024;
 const CACHE_BYTES = 32 * 1024 * 1024;
 
 const port = parentPort;
-let awaitingReply: ((m: Reserved) => void) | undefined;
+let awaitingReply: ((m: Reserved | Indexed) => void) | undefined;
+
+/** Sends a question to the main thread and waits for its answer. */
+function ask<T extends Reserved | Indexed>(m: FromThread): Promise<T> {
+  const reply = new Promise<T>(
+    (resolve) => (awaitingReply = resolve as (m: Reserved | Indexed) => void),
+  );
+  post(m);
+  return reply;
+}
 
 function post(m: FromThread): void {
   port!.postMessage(m);
 }
 
-function writeAll(fd: number, data: Buffer): void {
-  for (let at = 0; at < data.length; ) at += fs.writeSync(fd, data, at, data.length - at);
-}
+/** Seals new chunks into packs; a full pack is written and indexed before going on. */
+class PackWriter {
+  private pack: PackBuilder;
 
-/** Fan-out directories this thread has made sure exist. */
-const madeDirs = new Set<string>();
-
-function writeNew(file: string, data: Buffer): void {
-  const dir = path.dirname(file);
-  if (!madeDirs.has(dir)) {
-    fs.mkdirSync(dir, { recursive: true });
-    madeDirs.add(dir);
+  constructor(private readonly repo: Repository) {
+    this.pack = repo.newPack();
   }
-  const fd = fs.openSync(file, 'wx', 0o600);
-  try {
-    writeAll(fd, data);
-  } finally {
-    fs.closeSync(fd);
+
+  async add(id: string, data: Buffer): Promise<void> {
+    this.pack.add(id, 'data', this.repo.sealBlob(id, data), data.length);
+    if (this.pack.bytes >= this.repo.packSize) await this.flush();
+  }
+
+  /** Writes the pack (if it holds anything) and waits until the main thread indexed it. */
+  async flush(): Promise<void> {
+    if (this.pack.count === 0) return;
+    const full = this.pack;
+    this.pack = this.repo.newPack();
+    const { pack, entries } = await this.repo.writePack(full);
+    const answer = await ask<Indexed>({ kind: 'packed', pack, entries });
+    if (answer.error !== undefined) throw new Error(answer.error);
   }
 }
 
 async function store(job: StoreJob): Promise<void> {
+  const repo = repositoryFromSpec(job.repo);
+  const packs = new PackWriter(repo);
   let group: { file: number; data: Buffer }[] = [];
   let groupBytes = 0;
   const flush = async () => {
     if (group.length === 0) return;
-    const chunks = group.map((c) => ({ file: c.file, hash: sha256(c.data), size: c.data.length }));
-    const reply = new Promise<Reserved>((resolve) => (awaitingReply = resolve));
-    post({ kind: 'cut', chunks });
-    const { tmps } = await reply;
-    group.forEach((c, k) => {
-      const tmp = tmps[k];
-      if (tmp) writeNew(tmp, c.data);
-    });
+    const chunks = group.map((c) => ({
+      file: c.file,
+      hash: repo.blobId(c.data),
+      size: c.data.length,
+    }));
+    const { write } = await ask<Reserved>({ kind: 'cut', chunks });
+    for (let k = 0; k < group.length; k++) {
+      if (write[k]) await packs.add(chunks[k]!.hash, group[k]!.data);
+    }
     group = [];
     groupBytes = 0;
   };
@@ -106,19 +127,46 @@ async function store(job: StoreJob): Promise<void> {
     if (groupBytes >= GROUP_BYTES || group.length >= GROUP_CHUNKS) await flush();
   }
   await flush();
+  await packs.flush();
 }
 
-/** A few recently read chunks, by hash; what is here was checked when it was read. */
+/** A chunk that cannot be read back: missing from the index or a pack, or damaged. */
+class ChunkUnreadable extends Error {
+  constructor(
+    readonly hash: string,
+    readonly why: 'missing' | 'corrupt',
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+/** One blob's data, checked; ChunkUnreadable when it cannot be had. */
+async function readChunk(repo: Repository, locations: Locations, id: string): Promise<Buffer> {
+  try {
+    return await repo.readBlob(id, locations[id]);
+  } catch (err) {
+    if (err instanceof BlobMissingError) throw new ChunkUnreadable(id, 'missing', err.message);
+    if (err instanceof RepositoryDamagedError)
+      throw new ChunkUnreadable(id, 'corrupt', err.message);
+    throw err;
+  }
+}
+
+/** A few recently read chunks, by id; what is here was checked when it was read. */
 class ChunkCache {
   private readonly entries = new Map<string, Buffer>();
   private bytes = 0;
 
-  constructor(private readonly storeDir: string) {}
+  constructor(
+    private readonly repo: Repository,
+    private readonly locations: Locations,
+  ) {}
 
-  get(hash: string): Buffer {
+  async get(hash: string): Promise<Buffer> {
     const hit = this.entries.get(hash);
     if (hit) return hit;
-    const data = readChunkSync(this.storeDir, hash);
+    const data = await readChunk(this.repo, this.locations, hash);
     this.entries.set(hash, data);
     this.bytes += data.length;
     for (const [old, b] of this.entries) {
@@ -193,19 +241,19 @@ class DestOpener {
 }
 
 /** The file's bytes from its chunks: in order, or into its data regions leaving holes. */
-function writeFile(
+async function writeFile(
   fd: number,
   file: RestoreJob['files'][number],
   cache: ChunkCache,
   progress: ReturnType<typeof progressReporter>,
-): void {
+): Promise<void> {
   const regions = file.extents ?? [[0, file.size]];
   let region = 0;
   let at = regions[0]?.[0] ?? 0;
   let left = regions[0]?.[1] ?? 0;
   let written = 0;
   for (const hash of file.chunks) {
-    const data = cache.get(hash);
+    const data = await cache.get(hash);
     for (let off = 0; off < data.length; ) {
       while (left === 0 && region + 1 < regions.length) {
         region++;
@@ -230,59 +278,62 @@ function writeFile(
   if (file.extents) fs.ftruncateSync(fd, file.size);
 }
 
-function restore(job: RestoreJob): void {
-  const cache = new ChunkCache(job.storeDir);
+async function restore(job: RestoreJob): Promise<void> {
+  const cache = new ChunkCache(repositoryFromSpec(job.repo), job.locations);
   const progress = progressReporter();
   const opener = new DestOpener();
   try {
-    job.files.forEach((file, index) => {
+    for (let index = 0; index < job.files.length; index++) {
+      const file = job.files[index]!;
       const fd = opener.open(file.dest);
       const native = !('path' in file.dest);
       try {
-        writeFile(fd, file, cache, progress);
+        await writeFile(fd, file, cache, progress);
       } catch (err) {
-        if (err instanceof ChunkError)
-          throw new DamageFound({ hash: err.hash, why: err.why, index });
+        if (err instanceof ChunkUnreadable)
+          throw new DamageFound({ hash: err.hash, why: err.why, index, detail: err.detail });
         throw err;
       } finally {
         if (native) fsAt().close(fd);
         else fs.closeSync(fd);
       }
-    });
+    }
   } finally {
     opener.close();
   }
   progress.flush();
 }
 
-function check(job: CheckJob): void {
+async function check(job: CheckJob): Promise<void> {
+  const repo = repositoryFromSpec(job.repo);
   const progress = progressReporter();
-  job.chunks.forEach((hash, index) => {
+  for (let index = 0; index < job.chunks.length; index++) {
+    const hash = job.chunks[index]!;
     try {
-      progress.add(readChunkSync(job.storeDir, hash).length);
+      progress.add((await readChunk(repo, job.locations, hash)).length);
     } catch (err) {
-      if (!(err instanceof ChunkError)) throw err;
-      post({ kind: 'damaged', damage: { hash, why: err.why, index } });
+      if (!(err instanceof ChunkUnreadable)) throw err;
+      post({ kind: 'damaged', damage: { hash, why: err.why, index, detail: err.detail } });
     }
-  });
+  }
   progress.flush();
 }
 
 class DamageFound extends Error {
-  constructor(readonly damage: { hash: string; why: 'missing' | 'corrupt'; index: number }) {
+  constructor(readonly damage: Damage) {
     super(`chunk ${damage.hash} is ${damage.why}`);
   }
 }
 
 async function run(job: Job): Promise<void> {
   if (job.kind === 'store') await store(job);
-  else if (job.kind === 'restore') restore(job);
-  else check(job);
+  else if (job.kind === 'restore') await restore(job);
+  else await check(job);
 }
 
 if (port) {
   port.on('message', (m: ToThread) => {
-    if (m.kind === 'reserved') {
+    if (m.kind === 'reserved' || m.kind === 'indexed') {
       const resolve = awaitingReply;
       awaitingReply = undefined;
       resolve?.(m);

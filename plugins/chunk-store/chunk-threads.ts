@@ -1,13 +1,16 @@
-// Worker threads that move file bytes into and out of chunk stores (see chunk-thread.ts),
+// Worker threads that move file bytes into and out of repositories (see chunk-thread.ts),
 // one job per thread at a time; callers queue for a free thread.
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { PackEntry } from '../../repository/pack';
 import { ChunkError } from './chunk-store';
 import type { CutChunk, Damage, FromThread, Job, ToThread } from './thread-protocol';
 
 export interface JobHandlers {
-  /** A store job cut these chunks: where to write each (null: the store has it). */
-  cut?(chunks: CutChunk[]): Promise<(string | null)[]>;
+  /** A store job cut these chunks: whether the thread writes each (false: it is stored). */
+  cut?(chunks: CutChunk[]): Promise<boolean[]>;
+  /** A store job wrote a pack: index its blobs. */
+  packed?(pack: string, entries: PackEntry[]): Promise<void>;
   progress?(bytes: number): void;
   /** A store job found the `file`-th file sparse: its data regions. */
   extents?(file: number, extents: [number, number][]): void;
@@ -22,7 +25,7 @@ export class DamagedChunkError extends ChunkError {
     /** Which of `runAll`'s jobs, when it came from there. */
     readonly job = 0,
   ) {
-    super(damage.hash, damage.why);
+    super(damage.hash, damage.why, damage.detail);
   }
 }
 
@@ -66,9 +69,22 @@ export class ChunkThreads {
               handling = on
                 .cut(m.chunks)
                 .then(
-                  (tmps) => thread.postMessage({ kind: 'reserved', tmps } satisfies ToThread),
+                  (write) => thread.postMessage({ kind: 'reserved', write } satisfies ToThread),
                   stop,
                 );
+              return;
+            case 'packed':
+              if (!on.packed) return stop(new Error('a store job needs a packed handler'));
+              handling = on.packed(m.pack, m.entries).then(
+                () => thread.postMessage({ kind: 'indexed' } satisfies ToThread),
+                (err: unknown) => {
+                  thread.postMessage({
+                    kind: 'indexed',
+                    error: err instanceof Error ? err.message : String(err),
+                  } satisfies ToThread);
+                  stop(err);
+                },
+              );
               return;
             case 'progress':
               return on.progress?.(m.bytes);

@@ -1,34 +1,38 @@
-// What data plugins share: one chunk store per provider under the data directory, with
-// reference tracking; files move in and out on the chunk threads, streams (dumps) here.
-import * as path from 'node:path';
+// What data plugins share: one repository per provider (repository/), with reference
+// tracking in the bank; files move in and out on the chunk threads, streams (dumps) here.
 import type { Bank } from '../../bank/bank';
 import type { ChunkRefs } from '../../bank/chunk-refs';
 import { ObjectNotFoundError } from '../../common/errors';
-import { ChunkError, ChunkStore, sha256, sha256Async } from './chunk-store';
-import type { ChunkBatch } from './chunk-store';
+import { BlobMissingError, RepositoryDamagedError } from '../../repository/errors';
+import type { PackBuilder, PackEntry } from '../../repository/pack';
+import type { BlobLocation } from '../../repository/repository';
+import { ChunkError } from './chunk-store';
 import { Chunker } from './chunker';
-import { EarlyFlusher } from './flush';
 import type { ChunkThreads } from './chunk-threads';
 import { DamagedChunkError } from './chunk-threads';
+import type { OpenedRepository, Repositories } from './repositories';
 import type { HookContext } from '../types';
-import type { Damage, Job, RestoreFile } from './thread-protocol';
+import type { Damage, Job, Locations, RestoreFile } from './thread-protocol';
 
 export interface DataPluginDeps {
   /** The bank, for plugin state outside checkpoints (e.g. the last protect of a tree). */
   bank: Bank;
-  /** KARBOR_DATA_DIR: chunk stores live under <dataDir>/<provider id>/chunks. */
+  /** KARBOR_DATA_DIR: local repositories default to <dataDir>/<provider id>/repository. */
   dataDir: string;
   chunkRefs: ChunkRefs;
-  /** Threads that move file bytes into and out of the stores. */
+  /** Threads that move file bytes into and out of the repositories. */
   chunkThreads: ChunkThreads;
+  /** Each provider's repository, opened once. */
+  repositories: Repositories;
 }
 
-const WRITES_IN_FLIGHT = 8;
 /** Files handed to a thread together, up to about this many bytes (one job each). */
 const JOB_BYTES = 16 * 1024 * 1024;
 const JOB_FILES = 256;
 /** Chunks a verify job reads. */
 const CHECK_JOB_CHUNKS = 64;
+/** Chunks a stream looks up in the index at once. */
+const LOOKUP_BATCH = 64;
 
 /** A file a restore could not write: its chunk is missing or corrupt. */
 export class DamagedFileError extends ChunkError {
@@ -37,8 +41,9 @@ export class DamagedFileError extends ChunkError {
     readonly file: number,
     hash: string,
     why: 'missing' | 'corrupt',
+    detail?: string,
   ) {
-    super(hash, why);
+    super(hash, why, detail);
   }
 }
 
@@ -70,17 +75,21 @@ export interface StoredStream {
   bytes: number;
   /** A sparse file's data regions (the chunks hold only these bytes). */
   extents?: [number, number][];
-  /** Bytes that were new to the store (the rest was already there). */
+  /** Bytes that were new to the repository (the rest was already there). */
   newBytes: number;
 }
 
 /**
- * The chunks of the checkpoint resource a hook works on. One owner per checkpoint
- * resource: deleting the checkpoint releases exactly its uses.
+ * The chunks of the checkpoint resource a hook works on, in its provider's repository. One
+ * owner per checkpoint resource: deleting the checkpoint releases exactly its uses.
  */
-export function resourceChunks(deps: DataPluginDeps, ctx: HookContext): ProviderChunks {
+export async function resourceChunks(
+  deps: DataPluginDeps,
+  ctx: HookContext,
+): Promise<ProviderChunks> {
   const owner = `${ctx.checkpointId}/${ctx.resource.type}/${ctx.resource.id}`;
-  return new ProviderChunks(deps, ctx.providerId, owner, ctx.attempt);
+  const repo = await deps.repositories.forProvider(ctx.providerId, ctx.repositoryConfig);
+  return new ProviderChunks(deps, ctx.providerId, owner, repo);
 }
 
 /**
@@ -97,105 +106,101 @@ export async function manifestToRelease<T>(ctx: HookContext, name: string): Prom
   }
 }
 
-/** One provider's chunk store, as one checkpoint resource (the owner) uses it. */
+/** One provider's repository, as one checkpoint resource (the owner) uses it. */
 export class ProviderChunks {
-  readonly store: ChunkStore;
+  /** What this attempt claimed, so a failed attempt can give it back. */
+  private readonly claimed = new Set<string>();
+  /** Chunks this attempt is writing and has not indexed yet: written once, not twice. */
+  private readonly writing = new Set<string>();
+  /** The pack streams (dumps) fill on this thread. */
+  private pack: PackBuilder;
 
   constructor(
     private readonly deps: DataPluginDeps,
     readonly providerId: string,
     private readonly owner: string,
-    /** The hook's attempt: a retry first removes what a dead attempt left unfinished. */
-    attempt = 1,
+    readonly repository: OpenedRepository,
   ) {
-    this.store = new ChunkStore(path.join(deps.dataDir, providerId, 'chunks'));
-    this.tag = sha256(Buffer.from(owner)).slice(0, 12);
-    this.writes = this.store.batch(this.tag);
-    this.flusher = new EarlyFlusher(this.store.dir);
-    this.leftoversCleared = attempt <= 1;
+    this.pack = repository.repo.newPack();
   }
 
-  /** Names this owner's temporary files. */
-  private readonly tag: string;
-  private readonly writes: ChunkBatch;
-  private readonly flusher: EarlyFlusher;
-  private leftoversCleared: boolean;
-
-  /** Before a retry's first write: the temporary files of the attempt that died. */
-  private async clearLeftovers(): Promise<void> {
-    if (this.leftoversCleared) return;
-    this.leftoversCleared = true;
-    await this.store.removeLeftovers(this.tag);
+  private get repo() {
+    return this.repository.repo;
   }
-  /** What this attempt claimed, so a failed attempt can give it back. */
-  private readonly claimed = new Set<string>();
+
+  /** Claims the chunks, then says which the repository does not have yet (to be written). */
+  private async claimAndFindNew(ids: string[]): Promise<boolean[]> {
+    const unique = [...new Set(ids)];
+    for (const id of unique) this.claimed.add(id);
+    await this.deps.chunkRefs.claim(this.providerId, this.owner, unique);
+    const found = await this.repository.index.lookup(ids);
+    return ids.map((id, k) => {
+      if (found[k] || this.writing.has(id)) return false;
+      this.writing.add(id);
+      return true;
+    });
+  }
+
+  private async indexPack(pack: string, entries: PackEntry[]): Promise<void> {
+    await this.repository.index.addPack(pack, entries);
+    for (const e of entries) this.writing.delete(e.id);
+  }
+
+  /** Writes the stream pack when it holds anything, then indexes it. */
+  private async flushPack(): Promise<void> {
+    if (this.pack.count === 0) return;
+    const full = this.pack;
+    this.pack = this.repo.newPack();
+    const { pack, entries } = await this.repo.writePack(full);
+    await this.indexPack(pack, entries);
+  }
 
   /**
-   * Chunks a byte stream into the store; the owner's claim comes before each write. The new
-   * chunks become durable and visible at `commit`.
+   * Chunks a byte stream into the repository; the owner's claim comes before each write.
+   * The last pack is written at `commit`.
    */
   async storeStream(
     source: AsyncIterable<Buffer | string> | Iterable<Buffer>,
     onBytes: (n: number) => void = () => {},
   ): Promise<StoredStream> {
-    await this.clearLeftovers();
     const chunker = new Chunker();
     const out: StoredStream = { chunks: [], bytes: 0, newBytes: 0 };
-    // Claims and writes run behind the chunker, a few at a time, so reading, hashing and
-    // writing overlap; chunk order in the result is the stream's order.
-    const inflight: Promise<void>[] = [];
-    let failure: Error | undefined;
     const save = async (chunk: Buffer) => {
-      const index = out.chunks.length;
-      out.chunks.push('');
+      const id = this.repo.blobId(chunk);
+      out.chunks.push(id);
       out.bytes += chunk.length;
-      const job = (async () => {
-        // WebCrypto hashes on libuv's thread pool: the second core hashes while this one
-        // keeps chunking.
-        const hash = await sha256Async(chunk);
-        out.chunks[index] = hash;
-        this.claimed.add(hash);
-        await this.deps.chunkRefs.claim(this.providerId, this.owner, [hash]);
-        const { stored } = await this.writes.put(chunk, hash);
-        if (stored) {
-          out.newBytes += chunk.length;
-          this.flusher.wrote(chunk.length);
-        }
-        onBytes(chunk.length);
-      })().catch((err: unknown) => {
-        failure ??= err instanceof Error ? err : new Error(String(err));
-      });
-      inflight.push(job);
-      while (inflight.length >= WRITES_IN_FLIGHT) await inflight.shift();
-      if (failure) throw failure;
+      const [isNew] = await this.claimAndFindNew([id]);
+      if (isNew) {
+        out.newBytes += chunk.length;
+        this.pack.add(id, 'data', this.repo.sealBlob(id, chunk), chunk.length);
+        if (this.pack.bytes >= this.repo.packSize) await this.flushPack();
+      }
+      onBytes(chunk.length);
     };
     for await (const piece of source) {
       for (const c of chunker.push(typeof piece === 'string' ? Buffer.from(piece) : piece))
         await save(c);
     }
     for (const c of chunker.finish()) await save(c);
-    await Promise.all(inflight);
-    if (failure) throw failure;
     return out;
   }
 
   /**
-   * Stores whole files on the chunk threads: they read, cut, hash and write; this thread
-   * claims each chunk before telling a thread to write it. Results are in `files`' order.
+   * Stores whole files on the chunk threads: they read, cut, name, compress, seal and pack;
+   * this thread claims each chunk and indexes each pack. Results are in `files`' order.
    */
   async storeFiles(
     files: { path: string | Buffer; size: number }[],
     onBytes: (n: number) => void = () => {},
     signal?: AbortSignal,
   ): Promise<StoredStream[]> {
-    await this.clearLeftovers();
     const out: StoredStream[] = files.map(() => ({ chunks: [], bytes: 0, newBytes: 0 }));
     const jobs = groups(files, (f) => f.size, JOB_BYTES, JOB_FILES);
     await this.deps.chunkThreads.runAll(
       jobs.map(
         ({ items }): Job => ({
           kind: 'store',
-          storeDir: this.store.dir,
+          repo: this.repository.spec,
           files: items.map((f) => (typeof f.path === 'string' ? Buffer.from(f.path) : f.path)),
         }),
       ),
@@ -207,32 +212,39 @@ export class ProviderChunks {
           onBytes(files[index]!.size - extentBytes(extents));
         },
         cut: async (chunks) => {
-          const hashes = [...new Set(chunks.map((c) => c.hash))];
-          for (const h of hashes) this.claimed.add(h);
-          await this.deps.chunkRefs.claim(this.providerId, this.owner, hashes);
+          const write = await this.claimAndFindNew(chunks.map((c) => c.hash));
           // A thread sends one file's chunks in order, and waits for each answer.
-          return chunks.map(({ file, hash, size }) => {
+          chunks.forEach(({ file, hash, size }, k) => {
             const stored = out[jobs[j]!.start + file]!;
             stored.chunks.push(hash);
             stored.bytes += size;
-            const tmp = this.writes.reserve(hash);
-            if (tmp !== undefined) {
-              stored.newBytes += size;
-              this.flusher.wrote(size);
-            }
+            if (write[k]) stored.newBytes += size;
             onBytes(size);
-            return tmp ?? null;
           });
+          return write;
         },
+        packed: (pack, entries) => this.indexPack(pack, entries),
       }),
       signal,
     );
     return out;
   }
 
+  /** Where the blobs are; a blob the index lacks is absent from the result. */
+  private async locate(ids: string[]): Promise<Locations> {
+    const unique = [...new Set(ids)];
+    const found = await this.repository.index.lookup(unique);
+    const out: Locations = {};
+    unique.forEach((id, k) => {
+      const at = found[k];
+      if (at) out[id] = at;
+    });
+    return out;
+  }
+
   /**
    * Writes files from their chunks on the chunk threads, each to its `dest`, checking
-   * every chunk's hash. A damaged chunk throws DamagedFileError naming the file.
+   * every blob. A missing or damaged one throws DamagedFileError naming the file.
    */
   async restoreFiles(
     files: RestoreFile[],
@@ -241,25 +253,24 @@ export class ProviderChunks {
   ): Promise<void> {
     const jobs = groups(files, (f) => f.size, JOB_BYTES, JOB_FILES);
     try {
-      await this.deps.chunkThreads.runAll(
-        jobs.map(
-          ({ items }): Job => ({
-            kind: 'restore',
-            storeDir: this.store.dir,
-            files: items,
-          }),
-        ),
-        () => ({ progress: onBytes }),
-        signal,
-      );
+      const made: Job[] = [];
+      for (const { items } of jobs) {
+        made.push({
+          kind: 'restore',
+          repo: this.repository.spec,
+          files: items,
+          locations: await this.locate(items.flatMap((f) => f.chunks)),
+        });
+      }
+      await this.deps.chunkThreads.runAll(made, () => ({ progress: onBytes }), signal);
     } catch (err) {
       if (!(err instanceof DamagedChunkError)) throw err;
-      const { index, hash, why } = err.damage;
-      throw new DamagedFileError(jobs[err.job]!.start + index, hash, why);
+      const { index, hash, why, detail } = err.damage;
+      throw new DamagedFileError(jobs[err.job]!.start + index, hash, why, detail);
     }
   }
 
-  /** Reads every chunk on the chunk threads; the missing or corrupt ones, by index. */
+  /** Reads every chunk on the chunk threads; the missing or damaged ones, by index. */
   async checkChunks(
     chunks: string[],
     onBytes: (n: number) => void = () => {},
@@ -267,8 +278,17 @@ export class ProviderChunks {
   ): Promise<Damage[]> {
     const found: Damage[] = [];
     const jobs = groups(chunks, () => 1, CHECK_JOB_CHUNKS, CHECK_JOB_CHUNKS);
+    const made: Job[] = [];
+    for (const { items } of jobs) {
+      made.push({
+        kind: 'check',
+        repo: this.repository.spec,
+        chunks: items,
+        locations: await this.locate(items),
+      });
+    }
     await this.deps.chunkThreads.runAll(
-      jobs.map(({ items }): Job => ({ kind: 'check', storeDir: this.store.dir, chunks: items })),
+      made,
       (j) => ({
         progress: onBytes,
         damaged: (d) => found.push({ ...d, index: jobs[j]!.start + d.index }),
@@ -279,54 +299,69 @@ export class ProviderChunks {
   }
 
   /**
-   * Makes every chunk stored so far durable and visible. Call before recording anything
+   * Makes every chunk stored so far durable and indexed. Call before recording anything
    * (a manifest) that refers to them.
    */
   async commit(): Promise<void> {
-    await this.flusher.settle();
-    await this.writes.commit();
+    await this.flushPack();
   }
 
-  /** After a failure: drops uncommitted writes and the claims this attempt made. */
+  /** After a failure: gives back the claims this attempt made (written packs stay for prune). */
   async abandon(): Promise<void> {
-    await this.writes.abandon();
+    this.pack = this.repo.newPack();
     await this.release([...this.claimed]);
     this.claimed.clear();
   }
 
-  /** The stored bytes back, chunk by chunk, each checked against its hash. */
+  /** The stored bytes back, chunk by chunk, each checked. */
   async *readStream(chunks: string[]): AsyncGenerator<Buffer> {
-    // The next chunk is read and checked while the caller writes this one.
-    const fetch = (i: number) => {
-      const p = this.store.get(chunks[i]!);
-      p.catch(() => {}); // surfaced when awaited below
-      return p;
-    };
-    let next = chunks.length > 0 ? fetch(0) : undefined;
-    for (let i = 0; i < chunks.length; i++) {
-      const current = next!;
-      next = i + 1 < chunks.length ? fetch(i + 1) : undefined;
-      yield await current;
+    for (let i = 0; i < chunks.length; i += LOOKUP_BATCH) {
+      const batch = chunks.slice(i, i + LOOKUP_BATCH);
+      const at = await this.repository.index.lookup(batch);
+      // The next chunk is read and checked while the caller writes this one.
+      const fetch = (k: number) => {
+        const p = this.read(batch[k]!, at[k]);
+        p.catch(() => {}); // surfaced when awaited below
+        return p;
+      };
+      let next = fetch(0);
+      for (let k = 0; k < batch.length; k++) {
+        const current = next;
+        if (k + 1 < batch.length) next = fetch(k + 1);
+        yield await current;
+      }
+    }
+  }
+
+  /** One blob, its failures as ChunkError (naming the repository file). */
+  private async read(id: string, at: BlobLocation | undefined): Promise<Buffer> {
+    try {
+      return await this.repo.readBlob(id, at);
+    } catch (err) {
+      if (err instanceof BlobMissingError) throw new ChunkError(id, 'missing', err.message);
+      if (err instanceof RepositoryDamagedError) throw new ChunkError(id, 'corrupt', err.message);
+      throw err;
     }
   }
 
   /**
-   * Reuses chunks already in the store (files unchanged since the last protect): claims
-   * them all, gives back the claims on any that are gone, and tells which are there.
+   * Reuses chunks already in the repository (files unchanged since the last protect): claims
+   * them all, gives back the claims on any the index lacks, and tells which are there.
    */
   async reuse(chunks: string[]): Promise<(hash: string) => boolean> {
     const unique = [...new Set(chunks)];
     for (const h of unique) this.claimed.add(h);
     await this.deps.chunkRefs.claim(this.providerId, this.owner, unique);
-    const missing = new Set(unique.filter((h) => !this.store.has(h)));
+    const at = await this.repository.index.lookup(unique);
+    const missing = new Set(unique.filter((_, k) => !at[k]));
     if (missing.size > 0) await this.release([...missing]);
     return (hash) => !missing.has(hash);
   }
 
   /**
-   * Drops the owner's references; returns how many chunks nobody uses any more. Their files
-   * stay until garbage collection, after the grace period: a bank that rolls back the
-   * release must still find them.
+   * Drops the owner's references; returns how many chunks nobody uses any more. Their blobs
+   * stay until prune, after the grace period: a bank that rolls back the release must
+   * still find them.
    */
   async release(chunks: string[]): Promise<number> {
     return this.deps.chunkRefs.release(this.providerId, this.owner, chunks);

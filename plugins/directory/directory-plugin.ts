@@ -76,7 +76,7 @@ async function protect(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   if (!path.isAbsolute(root) || !st?.isDirectory()) {
     throw new TreeError(`${root} is not an absolute path to a directory`);
   }
-  const chunks = resourceChunks(deps, ctx);
+  const chunks = await resourceChunks(deps, ctx);
   const tree = await walk(root);
   const { entries } = tree;
   const parent = await parentManifest(deps, ctx);
@@ -154,7 +154,7 @@ async function restore(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
     );
   }
   await restoreTree(manifest, ctx.restoreTarget ?? ctx.resource.id, {
-    chunks: resourceChunks(deps, ctx),
+    chunks: await resourceChunks(deps, ctx),
     onBytes: progress(ctx, manifest.bytes, manifest.files),
     signal: ctx.signal,
     tmpPrefix: restoreTempPrefix(ctx.operationId, ctx.resource.id),
@@ -204,7 +204,7 @@ async function checkRestore(req: RestoreCheck): Promise<void> {
 
 async function verify(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   const manifest = await ctx.section.getObject<Manifest>(MANIFEST);
-  const chunks = resourceChunks(deps, ctx);
+  const chunks = await resourceChunks(deps, ctx);
   const onBytes = progress(ctx, manifest.bytes);
   const files = manifest.entries.filter((e) => e.chunks && e.chunks.length > 0);
   const all = files.flatMap((e) => e.chunks!);
@@ -222,7 +222,9 @@ async function verify(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
 async function remove(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   // Without a manifest (protect never got that far) its attempts' claims still go.
   const manifest = await manifestToRelease<Manifest>(ctx, MANIFEST);
-  await resourceChunks(deps, ctx).releaseAll(manifest?.entries.flatMap((e) => e.chunks ?? []));
+  await (
+    await resourceChunks(deps, ctx)
+  ).releaseAll(manifest?.entries.flatMap((e) => e.chunks ?? []));
 }
 
 const roots = (config: Record<string, string>) =>

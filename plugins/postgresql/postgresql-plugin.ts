@@ -138,7 +138,7 @@ async function protect(deps: PostgresPluginDeps, ctx: HookContext): Promise<void
   const conn = parseDatabaseId(ctx.resource.id);
   const a = access(deps, ctx.providerConfig, conn);
   let done = 0;
-  const chunks = resourceChunks(deps, ctx);
+  const chunks = await resourceChunks(deps, ctx);
   let stored: StoredStream;
   try {
     stored = await chunks.storeStream(dump(conn, a, ctx.signal), (n) => {
@@ -188,7 +188,7 @@ async function restoreDatabase(deps: PostgresPluginDeps, ctx: HookContext): Prom
     `COMMENT ON DATABASE ${quoteIdent(staging.database)} IS ${quoteLiteral(markOf(tag))}`,
   );
   let done = 0;
-  const chunks = resourceChunks(deps, ctx);
+  const chunks = await resourceChunks(deps, ctx);
   async function* counted() {
     for await (const data of chunks.readStream(manifest.chunks)) {
       done += data.length;
@@ -215,7 +215,7 @@ async function restoreDatabase(deps: PostgresPluginDeps, ctx: HookContext): Prom
 async function verify(deps: PostgresPluginDeps, ctx: HookContext): Promise<void> {
   const manifest = await ctx.section.getObject<DumpManifest>(DUMP);
   let done = 0;
-  for await (const data of resourceChunks(deps, ctx).readStream(manifest.chunks)) {
+  for await (const data of (await resourceChunks(deps, ctx)).readStream(manifest.chunks)) {
     done += data.length;
     ctx.heartbeat({ bytesDone: done, bytesTotal: manifest.bytes });
   }
@@ -223,7 +223,7 @@ async function verify(deps: PostgresPluginDeps, ctx: HookContext): Promise<void>
 
 async function remove(deps: PostgresPluginDeps, ctx: HookContext): Promise<void> {
   const manifest = await manifestToRelease<DumpManifest>(ctx, DUMP);
-  await resourceChunks(deps, ctx).releaseAll(manifest?.chunks);
+  await (await resourceChunks(deps, ctx)).releaseAll(manifest?.chunks);
 }
 
 export function postgresqlPlugin(deps: PostgresPluginDeps): ResourcePlugin {

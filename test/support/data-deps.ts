@@ -6,9 +6,21 @@ import { resourceDataPrefix } from '../../bank/keys';
 import type { GraphResource } from '../../graph/resource-graph';
 import { RedisBank } from '../../bank/redis-bank';
 import { ChunkThreads } from '../../plugins/chunk-store/chunk-threads';
+import { Repositories } from '../../plugins/chunk-store/repositories';
+import type { OpenedRepository } from '../../plugins/chunk-store/repositories';
 import type { DataPluginDeps } from '../../plugins/chunk-store/provider-store';
 import type { HookContext, Operation } from '../../plugins/types';
 import { isolatedBank } from './env';
+
+/** The repository password tests use (set for the harness's workers too). */
+export const TEST_REPOSITORY_ENV = { KARBOR_REPOSITORY_PASSWORD: 'karbor-test-password' };
+/** A test provider's `[repository]`: the default place, created on first use. */
+export const TEST_REPOSITORY_CONFIG = { auto_init: 'true' };
+
+/** The test provider `prov`'s repository, as hooks get it. */
+export function testRepository(deps: DataPluginDeps): Promise<OpenedRepository> {
+  return deps.repositories.forProvider('prov', TEST_REPOSITORY_CONFIG);
+}
 
 export async function dataPluginDeps(
   label: string,
@@ -20,6 +32,7 @@ export async function dataPluginDeps(
     chunkRefs: new ChunkRefs(redis, prefix),
     dataDir,
     chunkThreads: new ChunkThreads(2),
+    repositories: new Repositories(redis, prefix, TEST_REPOSITORY_ENV, dataDir),
   };
   return {
     deps,
@@ -56,6 +69,7 @@ export function hookContext(
     }),
     ...(opts.restoreTarget ? { restoreTarget: opts.restoreTarget } : {}),
     providerConfig: {},
+    repositoryConfig: TEST_REPOSITORY_CONFIG,
     heartbeat: () => {},
     record: () => {},
     warn: (message) => {

@@ -103,6 +103,8 @@ async function main(): Promise<number> {
           KARBOR_TEST_TEMPORAL_CLI: cli,
           KARBOR_TEST_WORK_DIR: work,
           KARBOR_TEST_PG_PORT: String(pg.port),
+          // The repositories of the test providers open with it (see test/support/data-deps).
+          KARBOR_REPOSITORY_PASSWORD: 'karbor-test-password',
         },
       },
     );
