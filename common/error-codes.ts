@@ -81,6 +81,7 @@ export const ERROR_CODES = {
     retryable: false,
     exit: 'failed',
   },
+  DOCUMENT_REFUSED: { raisedBy: 'DocumentRefusedError', retryable: false, exit: 'failed' },
   REPOSITORY_CONFIG: { raisedBy: 'RepositoryConfigError', retryable: false, exit: 'badInput' },
   /** A worker's failure whose type is not one of ours (OperationRefusedError carries the rest). */
   OPERATION_REFUSED: { raisedBy: 'OperationRefusedError', retryable: false, exit: 'failed' },

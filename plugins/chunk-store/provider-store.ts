@@ -2,7 +2,7 @@
 // tracking in the bank; files move in and out on the chunk threads, streams (dumps) here.
 import type { Bank } from '../../bank/bank';
 import type { ChunkRefs } from '../../bank/chunk-refs';
-import { ObjectNotFoundError } from '../../common/errors';
+import { KarborError } from '../../common/errors';
 import { BlobMissingError, RepositoryDamagedError } from '../../repository/errors';
 import type { PackBuilder, PackEntry } from '../../repository/pack';
 import type { BlobLocation } from '../../repository/repository';
@@ -47,6 +47,36 @@ export class DamagedFileError extends ChunkError {
   }
 }
 
+/**
+ * What the bank keeps of a document sealed in the repository (a directory's manifest, a
+ * dump's description): only its id. The document itself is encrypted and authenticated, and
+ * names the checkpoint resource it belongs to, so a bank writer can neither edit it nor
+ * hand a restore another resource's.
+ */
+export interface SealedRef {
+  sealed: 1;
+  repository: string;
+  document: string;
+}
+
+/** A document the bank offers that is not a sealed one of this checkpoint resource. */
+export class DocumentRefusedError extends KarborError {
+  readonly code = 'DOCUMENT_REFUSED';
+  readonly permanent = true;
+}
+
+function isSealedRef(v: unknown): v is SealedRef {
+  const r = v as SealedRef;
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    r.sealed === 1 &&
+    typeof r.repository === 'string' &&
+    typeof r.document === 'string' &&
+    /^[0-9a-f]{64}$/.test(r.document)
+  );
+}
+
 /** The bytes a sparse file's data regions hold (what its chunks store). */
 export function extentBytes(extents: [number, number][]): number {
   return extents.reduce((n, [, len]) => n + len, 0);
@@ -79,6 +109,11 @@ export interface StoredStream {
   newBytes: number;
 }
 
+/** The name a checkpoint resource claims its chunks under (and seals its documents to). */
+export function ownerOf(checkpointId: string, resource: { type: string; id: string }): string {
+  return `${checkpointId}/${resource.type}/${resource.id}`;
+}
+
 /**
  * The chunks of the checkpoint resource a hook works on, in its provider's repository. One
  * owner per checkpoint resource: deleting the checkpoint releases exactly its uses.
@@ -87,23 +122,9 @@ export async function resourceChunks(
   deps: DataPluginDeps,
   ctx: HookContext,
 ): Promise<ProviderChunks> {
-  const owner = `${ctx.checkpointId}/${ctx.resource.type}/${ctx.resource.id}`;
+  const owner = ownerOf(ctx.checkpointId, ctx.resource);
   const repo = await deps.repositories.forProvider(ctx.providerId, ctx.repositoryConfig);
   return new ProviderChunks(deps, ctx.providerId, owner, repo);
-}
-
-/**
- * A delete hook's manifest: absent only when protect never got as far as writing one (then
- * there is nothing to release). Any other error (Redis unreachable, a damaged document)
- * fails the hook, so a delete never "succeeds" while its chunks stay claimed forever.
- */
-export async function manifestToRelease<T>(ctx: HookContext, name: string): Promise<T | undefined> {
-  try {
-    return await ctx.section.getObject<T>(name);
-  } catch (err) {
-    if (err instanceof ObjectNotFoundError) return undefined;
-    throw err;
-  }
 }
 
 /** One provider's repository, as one checkpoint resource (the owner) uses it. */
@@ -304,6 +325,53 @@ export class ProviderChunks {
    */
   async commit(): Promise<void> {
     await this.flushPack();
+  }
+
+  /**
+   * Seals a document in the repository, bound to this owner (the checkpoint resource) and
+   * `kind`; returns what the bank may keep. Written with the next `commit`.
+   */
+  async sealDocument(kind: string, doc: unknown): Promise<SealedRef> {
+    const data = Buffer.from(JSON.stringify({ owner: this.owner, kind, doc }));
+    const id = this.repo.blobId(data);
+    const [isNew] = await this.claimAndFindNew([id]);
+    if (isNew) this.pack.add(id, 'tree', this.repo.sealBlob(id, data), data.length);
+    return { sealed: 1, repository: this.repository.repo.id, document: id };
+  }
+
+  /**
+   * The document a bank value refers to, if it is a sealed one of `kind` that belongs to
+   * `owner` (default: this one). Anything else is refused: a document kept in the bank
+   * itself, one of another resource or checkpoint, one the repository cannot vouch for.
+   */
+  async openDocument<T>(kind: string, ref: unknown, owner = this.owner): Promise<T> {
+    if (!isSealedRef(ref)) {
+      throw new DocumentRefusedError(
+        `refusing the ${kind} in the bank: it is not a reference to a sealed document (a checkpoint made before repository v2, or a planted value)`,
+      );
+    }
+    if (ref.repository !== this.repository.repo.id) {
+      throw new DocumentRefusedError(`refusing the ${kind}: it lives in another repository`);
+    }
+    const [at] = await this.repository.index.lookup([ref.document]);
+    if (at && at.type !== 'tree') {
+      throw new DocumentRefusedError(
+        `refusing the ${kind}: ${ref.document} is file data, not a document`,
+      );
+    }
+    const data = await this.read(ref.document, at);
+    let parsed: { owner?: string; kind?: string; doc?: T };
+    try {
+      parsed = JSON.parse(data.toString('utf8')) as typeof parsed;
+    } catch {
+      throw new DocumentRefusedError(`refusing the ${kind}: ${ref.document} is not a document`);
+    }
+    if (parsed.owner !== owner || parsed.kind !== kind || parsed.doc === undefined) {
+      throw new DocumentRefusedError(
+        `refusing the ${kind}: the sealed document belongs to ${JSON.stringify(parsed.owner)}, not ${owner}`,
+      );
+    }
+    return parsed.doc;
   }
 
   /** After a failure: gives back the claims this attempt made (written packs stay for prune). */

@@ -1,14 +1,15 @@
 // Karbor::Directory: a directory tree (resource id = its absolute path). Protect stores every
-// file's bytes in the provider's chunk store and the tree in a manifest in the bank;
-// restore rebuilds it at the original path or a target, checking every chunk's hash.
+// file's bytes in the provider's repository, and the tree in a manifest sealed there too
+// (the bank keeps its id); restore rebuilds it at the original path or a target, checking
+// every chunk.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HookFailedError, RestoreRefusedError } from '../../common/errors';
 import { resourceDataPrefix, resourceSectionName } from '../../bank/keys';
 import type { GraphResource } from '../../graph/resource-graph';
 import { sha256 } from '../chunk-store/chunk-store';
-import { extentBytes, manifestToRelease, resourceChunks } from '../chunk-store/provider-store';
-import type { DataPluginDeps } from '../chunk-store/provider-store';
+import { extentBytes, ownerOf, resourceChunks } from '../chunk-store/provider-store';
+import type { DataPluginDeps, ProviderChunks, SealedRef } from '../chunk-store/provider-store';
 import type { DataStats, HookContext, ResourcePlugin, RestoreCheck } from '../types';
 import { TreeError } from './manifest';
 import type { Manifest, ManifestEntry } from './manifest';
@@ -17,6 +18,8 @@ import { walk } from './tree';
 
 export const DIRECTORY_TYPE = 'Karbor::Directory';
 const MANIFEST = 'manifest.json';
+/** What kind of sealed document a tree's manifest is. */
+const MANIFEST_KIND = 'directory-manifest';
 
 function progress(ctx: HookContext, total: number, filesTotal?: number) {
   let done = 0;
@@ -39,14 +42,20 @@ function lastProtectKey(ctx: HookContext): string {
 async function parentManifest(
   deps: DataPluginDeps,
   ctx: HookContext,
+  chunks: ProviderChunks,
 ): Promise<Map<string, ManifestEntry>> {
   const out = new Map<string, ManifestEntry>();
   try {
     const { checkpoint_id } = await deps.bank.getObject<{ checkpoint_id: string }>(
       lastProtectKey(ctx),
     );
-    const parent = await deps.bank.getObject<Manifest>(
+    const ref = await deps.bank.getObject(
       `${resourceDataPrefix(checkpoint_id, ctx.resource)}/${MANIFEST}`,
+    );
+    const parent = await chunks.openDocument<Manifest>(
+      MANIFEST_KIND,
+      ref,
+      ownerOf(checkpoint_id, ctx.resource),
     );
     for (const e of parent.entries) out.set(entryKey(e), e);
   } catch {
@@ -79,12 +88,13 @@ async function protect(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   const chunks = await resourceChunks(deps, ctx);
   const tree = await walk(root);
   const { entries } = tree;
-  const parent = await parentManifest(deps, ctx);
+  const parent = await parentManifest(deps, ctx, chunks);
   const files = [...tree.paths.keys()];
   const total = files.reduce((n, e) => n + (e.size ?? 0), 0);
   const onBytes = progress(ctx, total, files.length);
   onBytes(0); // the pre-scan's totals, before the first byte
   let stats: DataStats = {};
+  let sealed: SealedRef;
   try {
     // Like restic's parent snapshot: a file whose size, mtime, ctime and inode did not
     // change keeps its chunks without being read again (when they are all still there).
@@ -118,21 +128,22 @@ async function protect(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
       // A dense file's size is what was read (it may have changed since the walk).
       else e.size = s.bytes;
     });
+    const manifest: Manifest = {
+      version: 2,
+      root,
+      root_meta: tree.root,
+      entries,
+      files: files.length,
+      bytes: files.reduce((n, e) => n + (e.size ?? 0), 0),
+    };
+    sealed = await chunks.sealDocument(MANIFEST_KIND, manifest);
     await chunks.commit();
   } catch (err) {
     await chunks.abandon();
     throw err;
   }
   for (const why of tree.skipped) await ctx.warn(`not protected: ${why}`);
-  const manifest: Manifest = {
-    version: 2,
-    root,
-    root_meta: tree.root,
-    entries,
-    files: files.length,
-    bytes: files.reduce((n, e) => n + (e.size ?? 0), 0),
-  };
-  await ctx.section.updateObject(MANIFEST, manifest);
+  await ctx.section.updateObject(MANIFEST, sealed);
   await deps.bank.updateObject(lastProtectKey(ctx), { checkpoint_id: ctx.checkpointId });
   ctx.record(stats);
 }
@@ -145,8 +156,14 @@ export function restoreTempPrefix(restoreId: string, resourceId: string): string
   return `.karbor-restore-${sha256(Buffer.from(`${restoreId}/${resourceId}`)).slice(0, 12)}-`;
 }
 
+/** The checkpoint's manifest, from the repository (the bank holds only its sealed id). */
+async function sealedManifest(chunks: ProviderChunks, ctx: HookContext): Promise<Manifest> {
+  return chunks.openDocument<Manifest>(MANIFEST_KIND, await ctx.section.getObject(MANIFEST));
+}
+
 async function restore(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
-  const manifest = await ctx.section.getObject<Manifest>(MANIFEST);
+  const chunks = await resourceChunks(deps, ctx);
+  const manifest = await sealedManifest(chunks, ctx);
   // In place means the resource's own path: never a place the manifest alone names.
   if (manifest.root !== ctx.resource.id) {
     throw new TreeError(
@@ -220,11 +237,9 @@ async function verify(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
 }
 
 async function remove(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
-  // Without a manifest (protect never got that far) its attempts' claims still go.
-  const manifest = await manifestToRelease<Manifest>(ctx, MANIFEST);
-  await (
-    await resourceChunks(deps, ctx)
-  ).releaseAll(manifest?.entries.flatMap((e) => e.chunks ?? []));
+  // Every chunk of the resource (files and sealed manifest alike) was claimed under its
+  // name, by whichever attempt: all of them go, without reading the manifest.
+  await (await resourceChunks(deps, ctx)).releaseAll();
 }
 
 const roots = (config: Record<string, string>) =>

@@ -5,7 +5,8 @@
 // [postgresql] section names the user and the environment variable holding the password;
 // they never reach workflow history or the bank.
 import type { GraphResource } from '../../graph/resource-graph';
-import { manifestToRelease, resourceChunks } from '../chunk-store/provider-store';
+import { resourceChunks } from '../chunk-store/provider-store';
+import type { ProviderChunks, SealedRef } from '../chunk-store/provider-store';
 import type { DataPluginDeps, StoredStream } from '../chunk-store/provider-store';
 import { InvalidArgumentError, RestoreRefusedError } from '../../common/errors';
 import { sha256 } from '../chunk-store/chunk-store';
@@ -15,6 +16,8 @@ import type { PgAccess, PgConnection } from './pg-tools';
 
 export const POSTGRES_TYPE = 'Karbor::PostgreSQL::Database';
 const DUMP = 'dump.json';
+/** What kind of sealed document a dump's description is. */
+const DUMP_KIND = 'postgresql-dump';
 
 interface DumpManifest {
   version: 1;
@@ -140,24 +143,26 @@ async function protect(deps: PostgresPluginDeps, ctx: HookContext): Promise<void
   let done = 0;
   const chunks = await resourceChunks(deps, ctx);
   let stored: StoredStream;
+  let sealed: SealedRef;
   try {
     stored = await chunks.storeStream(dump(conn, a, ctx.signal), (n) => {
       done += n;
       ctx.heartbeat({ bytesDone: done });
     });
+    const manifest: DumpManifest = {
+      version: 1,
+      format: 'custom',
+      database: conn.database,
+      chunks: stored.chunks,
+      bytes: stored.bytes,
+    };
+    sealed = await chunks.sealDocument(DUMP_KIND, manifest);
     await chunks.commit();
   } catch (err) {
     await chunks.abandon();
     throw err;
   }
-  const manifest: DumpManifest = {
-    version: 1,
-    format: 'custom',
-    database: conn.database,
-    chunks: stored.chunks,
-    bytes: stored.bytes,
-  };
-  await ctx.section.updateObject(DUMP, manifest);
+  await ctx.section.updateObject(DUMP, sealed);
   ctx.record({
     read: stored.bytes,
     stored: stored.newBytes,
@@ -171,8 +176,14 @@ async function protect(deps: PostgresPluginDeps, ctx: HookContext): Promise<void
  * and a retry starts the staging database over. A target with anything in it is replaced
  * only with overwrite=true (or when an earlier attempt of this restore made it).
  */
+/** The dump's description, from the repository (the bank holds only its sealed id). */
+async function dumpManifest(chunks: ProviderChunks, ctx: HookContext): Promise<DumpManifest> {
+  return chunks.openDocument<DumpManifest>(DUMP_KIND, await ctx.section.getObject(DUMP));
+}
+
 async function restoreDatabase(deps: PostgresPluginDeps, ctx: HookContext): Promise<void> {
-  const manifest = await ctx.section.getObject<DumpManifest>(DUMP);
+  const chunks = await resourceChunks(deps, ctx);
+  const manifest = await dumpManifest(chunks, ctx);
   const target = targetOf(parseDatabaseId(ctx.resource.id), ctx.restoreTarget);
   const a = access(deps, ctx.providerConfig, target);
   const tag = sha256(Buffer.from(`${ctx.operationId}/${ctx.resource.id}`)).slice(0, 12);
@@ -188,7 +199,6 @@ async function restoreDatabase(deps: PostgresPluginDeps, ctx: HookContext): Prom
     `COMMENT ON DATABASE ${quoteIdent(staging.database)} IS ${quoteLiteral(markOf(tag))}`,
   );
   let done = 0;
-  const chunks = await resourceChunks(deps, ctx);
   async function* counted() {
     for await (const data of chunks.readStream(manifest.chunks)) {
       done += data.length;
@@ -213,17 +223,19 @@ async function restoreDatabase(deps: PostgresPluginDeps, ctx: HookContext): Prom
 }
 
 async function verify(deps: PostgresPluginDeps, ctx: HookContext): Promise<void> {
-  const manifest = await ctx.section.getObject<DumpManifest>(DUMP);
+  const chunks = await resourceChunks(deps, ctx);
+  const manifest = await dumpManifest(chunks, ctx);
   let done = 0;
-  for await (const data of (await resourceChunks(deps, ctx)).readStream(manifest.chunks)) {
+  for await (const data of chunks.readStream(manifest.chunks)) {
     done += data.length;
     ctx.heartbeat({ bytesDone: done, bytesTotal: manifest.bytes });
   }
 }
 
 async function remove(deps: PostgresPluginDeps, ctx: HookContext): Promise<void> {
-  const manifest = await manifestToRelease<DumpManifest>(ctx, DUMP);
-  await (await resourceChunks(deps, ctx)).releaseAll(manifest?.chunks);
+  // Every chunk the resource uses was claimed under its name (the dump's and the sealed
+  // description's alike), so all of them go without reading the description.
+  await (await resourceChunks(deps, ctx)).releaseAll();
 }
 
 export function postgresqlPlugin(deps: PostgresPluginDeps): ResourcePlugin {

@@ -4,19 +4,22 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { resourceDataPrefix } from '../../bank/keys';
 import type { GraphResource } from '../../graph/resource-graph';
+import { ownerOf, ProviderChunks } from '../../plugins/chunk-store/provider-store';
 import type { DataPluginDeps } from '../../plugins/chunk-store/provider-store';
 import { directoryPlugin } from '../../plugins/directory/directory-plugin';
 import { fsAt, readXattrs } from '../../plugins/directory/fs-at';
 import type { Manifest, ManifestEntry } from '../../plugins/directory/manifest';
 import type { Operation } from '../../plugins/types';
-import { dataPluginDeps, hookContext } from '../support/data-deps';
+import { dataPluginDeps, hookContext, testRepository } from '../support/data-deps';
 import { testEnv } from '../support/env';
 import { treeMeta } from '../support/rich-tree';
-import { describeTree, makeTree } from '../support/trees';
+import { makeTree } from '../support/trees';
 
-// An attacker who can write the bank rewrites a checkpoint's manifest. Every restore of a
-// tampered manifest must refuse, naming the entry, before it touches anything; a
-// directory outside the target stays exactly as it was (contents, modes, owners, mtimes).
+// A manifest is sealed in the repository and the bank keeps only its id, so a bank writer
+// can neither plant one nor swap in another resource's: both are refused. The manifest
+// checks stay as a second wall: a manifest sealed with the key (a bug, a stolen key) that
+// is tampered with must still be refused, naming the entry, before the restore touches
+// anything; a directory outside the target stays exactly as it was.
 describe('Karbor::Directory restore of tampered manifests (real redis-server)', () => {
   let deps: DataPluginDeps;
   let close: () => Promise<void>;
@@ -45,8 +48,22 @@ describe('Karbor::Directory restore of tampered manifests (real redis-server)', 
     fs.utimesSync(path.join(outside(), 'victim'), 1_600_000_000, 1_600_000_000);
     makeTree(src(), outside());
     await directoryPlugin(deps).operations.protect!.onMain!(ctx('protect'));
-    good = await deps.bank.getObject<Manifest>(manifestKey());
+    good = await (
+      await chunks()
+    ).openDocument<Manifest>('directory-manifest', await deps.bank.getObject(manifestKey()));
   });
+
+  /** The checkpoint resource's chunks, as its hooks see them. */
+  const chunks = async (checkpoint = 'cp-1') =>
+    new ProviderChunks(deps, 'prov', ownerOf(checkpoint, resource()), await testRepository(deps));
+
+  /** Seals a manifest as the key holder would, and points the bank at it. */
+  async function plant(manifest: unknown, checkpoint = 'cp-1'): Promise<void> {
+    const c = await chunks(checkpoint);
+    const ref = await c.sealDocument('directory-manifest', manifest);
+    await c.commit();
+    await deps.bank.updateObject(manifestKey(), ref);
+  }
   after(() => close());
 
   const entry = (path: string, more: Partial<ManifestEntry> = {}): ManifestEntry => ({
@@ -154,7 +171,7 @@ describe('Karbor::Directory restore of tampered manifests (real redis-server)', 
     it(`refuses ${c.name}, naming the entry, and leaves everything outside as it was`, async () => {
       const before = treeMeta(outside());
       const target = path.join(work(), `target-${n}`);
-      await deps.bank.updateObject(manifestKey(), {
+      await plant({
         ...good,
         // Good entries first: the refusal must come before any of them is written.
         entries: [...good.entries, ...c.entries()],
@@ -172,29 +189,38 @@ describe('Karbor::Directory restore of tampered manifests (real redis-server)', 
     });
   }
 
-  it('still restores a version 1 manifest (checkpoints made before version 2)', async () => {
-    const v1 = {
-      version: 1,
-      root: good.root,
-      files: good.files,
-      bytes: good.bytes,
-      entries: good.entries.map((e) => ({
-        path: e.path,
-        type: e.type,
-        mode: e.mode,
-        mtime_ms: e.mtime_ms,
-        ...(e.type === 'file' ? { size: e.size, chunks: e.chunks } : {}),
-        ...(e.type === 'symlink' ? { target: e.target } : {}),
-      })),
-    };
-    await deps.bank.updateObject(manifestKey(), v1);
-    const target = path.join(work(), 'from-v1');
-    await directoryPlugin(deps).operations.restore!.onMain!(ctx('restore', target));
-    assert.deepEqual(describeTree(target), describeTree(src()));
+  it('refuses a manifest kept in the bank itself, and one sealed for another checkpoint', async () => {
+    const before = treeMeta(outside());
+    const refusedWith = async (why: RegExp) =>
+      assert.rejects(
+        directoryPlugin(deps).operations.restore!.onMain!(ctx('restore', path.join(work(), 'no'))),
+        (err: Error) => {
+          assert.match(err.message, why);
+          assert.equal((err as { code?: string }).code, 'DOCUMENT_REFUSED');
+          return true;
+        },
+      );
+    // What the bank held before repository v2 (or what a bank writer plants): refused.
+    await deps.bank.updateObject(manifestKey(), good);
+    await refusedWith(/not a reference to a sealed document/);
+    // A sealed manifest of the same tree in another checkpoint, swapped in: refused.
+    const other = await chunks('cp-2');
+    const ref = await other.sealDocument('directory-manifest', good);
+    await other.commit();
+    await deps.bank.updateObject(manifestKey(), ref);
+    await refusedWith(/belongs to "cp-2\/Karbor::Directory/);
+    // A reference edited to name a blob that is not a manifest at all.
+    await deps.bank.updateObject(manifestKey(), {
+      ...ref,
+      document: good.entries.find((e) => e.chunks?.length)!.chunks![0],
+    });
+    await refusedWith(/is file data, not a document/);
+    assert.ok(!fs.existsSync(path.join(work(), 'no')), 'nothing written');
+    assert.deepEqual(treeMeta(outside()), before);
   });
 
   it('gives every entry exactly the checkpoint’s attributes: none inherited, none left over', async () => {
-    await deps.bank.updateObject(manifestKey(), good);
+    await plant(good);
     const target = path.join(work(), 'with-default-acl');
     fs.mkdirSync(path.join(target, 'etc'), { recursive: true });
     const at = fsAt();
@@ -221,7 +247,7 @@ describe('Karbor::Directory restore of tampered manifests (real redis-server)', 
 
   it('refuses a manifest that claims another root (an in-place restore would go there)', async () => {
     const before = treeMeta(outside());
-    await deps.bank.updateObject(manifestKey(), { ...good, root: outside() });
+    await plant({ ...good, root: outside() });
     await assert.rejects(
       directoryPlugin(deps).operations.restore!.onMain!(ctx('restore')),
       /refusing manifest: it describes ".*outside", not .*src/,
@@ -230,7 +256,7 @@ describe('Karbor::Directory restore of tampered manifests (real redis-server)', 
   });
 
   it('writes nothing through symlinks already in the target, even for a sound manifest', async () => {
-    await deps.bank.updateObject(manifestKey(), good);
+    await plant(good);
     const before = treeMeta(outside());
     // A file's place holds a symlink out: the file replaces the link, never writes through.
     const t1 = path.join(work(), 'trap-file');
