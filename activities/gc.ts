@@ -10,6 +10,9 @@ import type { LeaseManager } from '../bank/leases';
 import type { PlanStore } from '../bank/plan-store';
 import { judgeCheckpoint, judgeRestore } from '../bank/reconcile';
 import { CheckpointNotFoundError, RestoreNotFoundError } from '../common/errors';
+import { DEFAULT_REPACK_SHARE, prune } from '../plugins/chunk-store/prune';
+import type { Repositories } from '../plugins/chunk-store/repositories';
+import type { ProviderRegistry } from '../providers/provider-registry';
 import type { RunState } from '../bank/reconcile';
 import type { RestoreCollection } from '../bank/restore-collection';
 import type { GcSettings } from '../common/config';
@@ -23,8 +26,9 @@ export interface GcActivityDeps {
   leases: LeaseManager;
   plans: PlanStore;
   chunkRefs: ChunkRefs;
-  /** Chunk stores live under <dataDir>/<provider id>/chunks. */
-  dataDir: string;
+  /** Each provider's repository: prune gives back what deleted checkpoints freed. */
+  repositories: Repositories;
+  providers: ProviderRegistry;
   gc: GcSettings;
   taskQueue: string;
   /** Asks Temporal how each operation's workflow stands; absent: GC refuses to run. */
@@ -47,6 +51,9 @@ export interface GcReport {
   unreadable: { kind: 'checkpoint' | 'restore'; id: string; error: string }[];
   chunks_removed: number;
   bytes_removed: number;
+  /** Packs removed whole, and packs rewritten without their dead blobs. */
+  packs_removed: number;
+  packs_repacked: number;
   temp_files_removed: number;
   operation_plans_removed: number;
 }
@@ -114,6 +121,8 @@ export function gcActivities(deps: GcActivityDeps) {
         unreadable: [],
         chunks_removed: 0,
         bytes_removed: 0,
+        packs_removed: 0,
+        packs_repacked: 0,
         temp_files_removed: 0,
         operation_plans_removed: 0,
       };
@@ -210,6 +219,26 @@ export function gcActivities(deps: GcActivityDeps) {
         if (!dry) await plans.dropOperationPlan(id);
       }
 
+      const cutoffMs = Date.now() - deps.gc.graceSeconds * 1000;
+      for (const provider of deps.providers.all()) {
+        const opened = await deps.repositories.existing(
+          provider.doc.id,
+          provider.config.repository,
+        );
+        if (!opened) continue;
+        const pruned = await prune(opened.repo, opened.index, deps.chunkRefs, {
+          providerId: provider.doc.id,
+          cutoffMs,
+          repackShare: DEFAULT_REPACK_SHARE,
+          dryRun: dry,
+          onPack: beat,
+        });
+        report.chunks_removed += pruned.chunks_removed;
+        report.bytes_removed += pruned.bytes_removed;
+        report.packs_removed += pruned.packs_removed;
+        report.packs_repacked += pruned.packs_repacked;
+        if (!dry) report.temp_files_removed += await opened.repo.backend.removeStale(cutoffMs);
+      }
       if (!dry) {
         for (const c of report.checkpoints) countGc(`checkpoint ${c.action}`, 1);
         for (const r of report.restores) countGc(`restore ${r.action}`, 1);

@@ -141,6 +141,14 @@ export class RedisKeys {
     return `${this.tag}:packindex:${repositoryId}`;
   }
 
+  /**
+   * Packs being written and not yet indexed (sorted set: pack id -> ms), so prune leaves
+   * them alone however short its grace period.
+   */
+  packsPending(repositoryId: string): string {
+    return `${this.tag}:packpending:${repositoryId}`;
+  }
+
   /** Held while a repository is created on first use (by a hash of its place). */
   repositoryInit(placeHash: string): string {
     return `${this.tag}:repoinit:${placeHash}`;

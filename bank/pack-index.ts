@@ -5,6 +5,8 @@ import type { PackEntry } from '../repository/pack';
 import type { BlobLocation, PackIndex } from '../repository/repository';
 import { RedisKeys } from './keys';
 import { writeDurably } from './replica-wait';
+import { bankScripts } from './scripts';
+import type { BankScripts } from './scripts';
 
 const BATCH = 1000;
 const TYPES = new Set(['data', 'tree']);
@@ -31,13 +33,18 @@ function decode(value: string | null): BlobLocation | undefined {
 
 export class RedisPackIndex implements PackIndex {
   private readonly key: string;
+  private readonly pending: string;
+  private readonly scripts: BankScripts;
 
   constructor(
     private readonly redis: Redis,
     prefix: string,
     repositoryId: string,
   ) {
-    this.key = new RedisKeys(prefix).packIndex(repositoryId);
+    const keys = new RedisKeys(prefix);
+    this.key = keys.packIndex(repositoryId);
+    this.pending = keys.packsPending(repositoryId);
+    this.scripts = bankScripts(redis);
   }
 
   async lookup(ids: string[]): Promise<(BlobLocation | undefined)[]> {
@@ -59,7 +66,66 @@ export class RedisPackIndex implements PackIndex {
       for (const e of entries.slice(i, i + BATCH)) pipeline.hsetnx(this.key, e.id, encode(pack, e));
       for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
     }
-    await writeDurably(this.redis, (p) => p.exists(this.key), `index of pack ${pack}`, this.key);
+    // Indexed: the pack is no longer pending (only now may prune judge its blobs).
+    await writeDurably(
+      this.redis,
+      (p) => p.zrem(this.pending, pack),
+      `index of pack ${pack}`,
+      this.key,
+    );
+  }
+
+  /** Before a pack is written: prune must leave it alone until it is indexed. */
+  async beginPack(pack: string): Promise<void> {
+    await writeDurably(
+      this.redis,
+      (p) => p.zadd(this.pending, Date.now(), pack),
+      `pack ${pack} pending`,
+      this.key,
+    );
+  }
+
+  /** Since when a pack has been pending (ms), or undefined when it is not. */
+  async pendingSince(pack: string): Promise<number | undefined> {
+    const score = await this.redis.zscore(this.pending, pack);
+    return score === null ? undefined : Number(score);
+  }
+
+  /** Drops a pending mark a dead writer left. */
+  async forgetPending(pack: string): Promise<void> {
+    await this.redis.zrem(this.pending, pack);
+  }
+
+  /**
+   * Moves blobs of `from` to `to` (same offsets as in `moved`) and drops `dropped`, each
+   * only while its entry still points into `from`.
+   */
+  async move(
+    from: string,
+    moved: { old: PackEntry; now: PackEntry; to: string }[],
+    dropped: PackEntry[],
+  ): Promise<number> {
+    const args: string[] = [];
+    for (const m of moved) args.push(m.old.id, encode(from, m.old), encode(m.to, m.now));
+    for (const d of dropped) args.push(d.id, encode(from, d), '');
+    let changed = 0;
+    for (let i = 0; i < args.length; i += BATCH * 3) {
+      const [, n] = await this.scripts.moveBlobs([this.key], args.slice(i, i + BATCH * 3));
+      changed += Number(n);
+    }
+    return changed;
+  }
+
+  /** Every indexed blob, a page at a time (HSCAN: maintenance only, never a user listing). */
+  async *entries(): AsyncGenerator<{ id: string; at: BlobLocation | undefined; raw: string }> {
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(this.key, cursor, 'COUNT', 1000);
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        yield { id: flat[i]!, at: decode(flat[i + 1]!), raw: flat[i + 1]! };
+      }
+      cursor = next;
+    } while (cursor !== '0');
   }
 
   /** How many blobs are indexed. */

@@ -28,6 +28,7 @@ const SCRIPT_FILES = {
   appendEvent: 'append-event',
   sweepChunks: 'sweep-chunks',
   recordMeasurements: 'record-measurements',
+  moveBlobs: 'move-blobs',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

@@ -678,7 +678,7 @@ function addGcCommand(program: Command): void {
           out(`  ${u.kind} ${u.id} could not be read, left for the next gc: ${u.error}`);
         }
         out(
-          `  ${verb} remove ${report.chunks_removed} chunk(s) (${report.bytes_removed} bytes), ${report.temp_files_removed} temporary file(s), ${report.operation_plans_removed} start plan(s)`,
+          `  ${verb} remove ${report.chunks_removed} chunk(s) (${report.bytes_removed} bytes; ${report.packs_removed} pack(s) removed, ${report.packs_repacked} repacked), ${report.temp_files_removed} temporary file(s), ${report.operation_plans_removed} start plan(s)`,
         );
       }),
     );

@@ -23,6 +23,8 @@ export interface Backend {
   list(prefix: string): AsyncIterable<StoredFile>;
   /** Removes the file; absent is fine. */
   remove(name: string): Promise<void>;
+  /** Removes what writers that died left (temporary files) older than `cutoffMs`; how many. */
+  removeStale(cutoffMs: number): Promise<number>;
 }
 
 /** Thrown by `read` for a file the backend does not have. */

@@ -99,6 +99,26 @@ export class LocalBackend implements Backend {
     yield* walk.call(this, '');
   }
 
+  async removeStale(cutoffMs: number): Promise<number> {
+    let removed = 0;
+    const dirs = [this.dir, path.join(this.dir, 'keys')];
+    const data = path.join(this.dir, 'data');
+    for (const d of await fs.promises.readdir(data).catch(() => [] as string[])) {
+      dirs.push(path.join(data, d));
+    }
+    for (const dir of dirs) {
+      for (const name of await fs.promises.readdir(dir).catch(() => [] as string[])) {
+        if (!name.startsWith(LOCAL_TEMP_PREFIX)) continue;
+        const file = path.join(dir, name);
+        const st = await fs.promises.stat(file).catch(() => undefined);
+        if (!st || st.mtimeMs > cutoffMs) continue;
+        await fs.promises.rm(file, { force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
   async remove(name: string): Promise<void> {
     await fs.promises.rm(this.pathOf(name), { force: true });
   }

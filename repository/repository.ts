@@ -29,8 +29,23 @@ export interface BlobLocation {
  */
 export interface PackIndex {
   lookup(ids: string[]): Promise<(BlobLocation | undefined)[]>;
-  /** Records a written pack's blobs; an id already indexed keeps its first location. */
+  /** Before writing a pack: marks it pending, so prune leaves it alone until it is indexed. */
+  beginPack(pack: string): Promise<void>;
+  /**
+   * Records a written pack's blobs (an id already indexed keeps its first location), then
+   * clears its pending mark.
+   */
   addPack(pack: string, entries: PackEntry[]): Promise<void>;
+  pendingSince(pack: string): Promise<number | undefined>;
+  forgetPending(pack: string): Promise<void>;
+  /** Repoints blobs of pack `from` and drops others, each only while it still points there. */
+  move(
+    from: string,
+    moved: { old: PackEntry; now: PackEntry; to: string }[],
+    dropped: PackEntry[],
+  ): Promise<number>;
+  /** Every entry, streamed (maintenance: check). */
+  entries(): AsyncIterable<{ id: string; at: BlobLocation | undefined; raw: string }>;
 }
 
 interface RepositoryConfig {
@@ -164,13 +179,26 @@ export class Repository {
     return new PackBuilder();
   }
 
-  /** Writes a finished pack; returns its id. Index it only after this resolved. */
-  async writePack(builder: PackBuilder): Promise<{ pack: string; entries: PackEntry[] }> {
+  /** A finished pack's bytes and id, not written yet (mark it pending first). */
+  finishPack(builder: PackBuilder): { pack: string; bytes: Buffer; entries: PackEntry[] } {
     const entries = [...builder.entries];
     const bytes = builder.finish(this.keys);
-    const name = packName(bytes);
-    await this.backend.write(name, bytes);
-    return { pack: packIdOf(name), entries };
+    return { pack: packIdOf(packName(bytes)), bytes, entries };
+  }
+
+  /**
+   * Writes a pack: marked pending in the index first, written, then indexed. A writer that
+   * dies in between leaves a pending mark that prune takes as a dead writer's after a while.
+   */
+  async writePack(
+    builder: PackBuilder,
+    index: Pick<PackIndex, 'beginPack' | 'addPack'>,
+  ): Promise<{ pack: string; entries: PackEntry[] }> {
+    const { pack, bytes, entries } = this.finishPack(builder);
+    await index.beginPack(pack);
+    await this.backend.write(packFile(pack), bytes);
+    await index.addPack(pack, entries);
+    return { pack, entries };
   }
 
   /** One blob's data, from where the index says it is. */

@@ -65,13 +65,14 @@ export async function buildActivityDeps(
 ): Promise<ActivityDeps> {
   const dataDir = config.dataDir ?? DEFAULT_DATA_DIR;
   const chunkRefs = new ChunkRefs(redis, config.bankPrefix);
+  const repositories = new Repositories(redis, config.bankPrefix, env, dataDir);
   const plugins = new PluginRegistry(
     builtInPlugins({
       dataDir,
       chunkRefs,
       bank: new RedisBank(redis, config.bankPrefix),
       chunkThreads: new ChunkThreads(config.chunkThreads ?? availableParallelism()),
-      repositories: new Repositories(redis, config.bankPrefix, env, dataDir),
+      repositories,
       env,
     }),
   );
@@ -95,7 +96,7 @@ export async function buildActivityDeps(
     plugins,
     host: workerHost(config),
     chunkRefs,
-    dataDir,
+    repositories,
     gc: config.gc,
     taskQueue: config.taskQueue,
     ...(config.hostWaitSeconds !== undefined ? { hostWaitSeconds: config.hostWaitSeconds } : {}),

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { fsAt } from '../directory/fs-at';
 import { BlobMissingError, RepositoryDamagedError } from '../../repository/errors';
-import type { PackBuilder } from '../../repository/pack';
+import type { PackBuilder, PackEntry } from '../../repository/pack';
 import type { Repository } from '../../repository/repository';
 import { repositoryFromSpec } from '../../repository/spec';
 import { Chunker } from './chunker';
@@ -49,6 +49,17 @@ function post(m: FromThread): void {
   port!.postMessage(m);
 }
 
+/** Asks the main thread to do what the index needs around each pack this thread writes. */
+async function askIndexed(m: FromThread): Promise<void> {
+  const answer = await ask<Indexed>(m);
+  if (answer.error !== undefined) throw new Error(answer.error);
+}
+
+const mainThreadIndex = {
+  beginPack: (pack: string) => askIndexed({ kind: 'packing', pack }),
+  addPack: (pack: string, entries: PackEntry[]) => askIndexed({ kind: 'packed', pack, entries }),
+};
+
 /** Seals new chunks into packs; a full pack is written and indexed before going on. */
 class PackWriter {
   private pack: PackBuilder;
@@ -67,9 +78,7 @@ class PackWriter {
     if (this.pack.count === 0) return;
     const full = this.pack;
     this.pack = this.repo.newPack();
-    const { pack, entries } = await this.repo.writePack(full);
-    const answer = await ask<Indexed>({ kind: 'packed', pack, entries });
-    if (answer.error !== undefined) throw new Error(answer.error);
+    await this.repo.writePack(full, mainThreadIndex);
   }
 }
 

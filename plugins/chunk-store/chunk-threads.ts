@@ -9,6 +9,8 @@ import type { CutChunk, Damage, FromThread, Job, ToThread } from './thread-proto
 export interface JobHandlers {
   /** A store job cut these chunks: whether the thread writes each (false: it is stored). */
   cut?(chunks: CutChunk[]): Promise<boolean[]>;
+  /** A store job is about to write a pack: mark it pending. */
+  packing?(pack: string): Promise<void>;
   /** A store job wrote a pack: index its blobs. */
   packed?(pack: string, entries: PackEntry[]): Promise<void>;
   progress?(bytes: number): void;
@@ -73,9 +75,14 @@ export class ChunkThreads {
                   stop,
                 );
               return;
+            case 'packing':
             case 'packed':
-              if (!on.packed) return stop(new Error('a store job needs a packed handler'));
-              handling = on.packed(m.pack, m.entries).then(
+              if (!on.packed || !on.packing) {
+                return stop(new Error('a store job needs packing and packed handlers'));
+              }
+              handling = (
+                m.kind === 'packing' ? on.packing(m.pack) : on.packed(m.pack, m.entries)
+              ).then(
                 () => thread.postMessage({ kind: 'indexed' } satisfies ToThread),
                 (err: unknown) => {
                   thread.postMessage({

@@ -77,6 +77,14 @@ function isSealedRef(v: unknown): v is SealedRef {
   );
 }
 
+/** How verify and restore name a damaged file: one line, the same in both. */
+export function damagedFileMessage(
+  shownName: string,
+  d: { hash: string; why: 'missing' | 'corrupt'; detail?: string | undefined },
+): string {
+  return `file ${shownName}: chunk ${d.hash} is ${d.why}${d.detail ? ` (${d.detail})` : ''}`;
+}
+
 /** The bytes a sparse file's data regions hold (what its chunks store). */
 export function extentBytes(extents: [number, number][]): number {
   return extents.reduce((n, [, len]) => n + len, 0);
@@ -172,8 +180,8 @@ export class ProviderChunks {
     if (this.pack.count === 0) return;
     const full = this.pack;
     this.pack = this.repo.newPack();
-    const { pack, entries } = await this.repo.writePack(full);
-    await this.indexPack(pack, entries);
+    const { entries } = await this.repo.writePack(full, this.repository.index);
+    for (const e of entries) this.writing.delete(e.id);
   }
 
   /**
@@ -244,6 +252,7 @@ export class ProviderChunks {
           });
           return write;
         },
+        packing: (pack) => this.repository.index.beginPack(pack),
         packed: (pack, entries) => this.indexPack(pack, entries),
       }),
       signal,

@@ -62,6 +62,19 @@ export class Repositories {
     return p;
   }
 
+  /**
+   * The provider's repository if one exists at its place (maintenance: GC, check), without
+   * creating one; undefined when there is none yet.
+   */
+  async existing(
+    providerId: string,
+    section?: Record<string, string>,
+  ): Promise<OpenedRepository | undefined> {
+    const s = this.settings(providerId, section);
+    if (!(await new LocalBackend(s.place.dir).stat('config'))) return undefined;
+    return this.forProvider(providerId, section);
+  }
+
   private async secret(s: RepositoryConfigSection): Promise<Secret> {
     if (s.passwordFile) {
       try {

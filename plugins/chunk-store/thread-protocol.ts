@@ -56,7 +56,7 @@ export interface Reserved {
   write: boolean[];
 }
 
-/** The answer to `packed`: its blobs are indexed (or indexing failed: the job stops). */
+/** The answer to `packing` and `packed`: done (or it failed: the job stops). */
 export interface Indexed {
   kind: 'indexed';
   error?: string;
@@ -83,6 +83,8 @@ export interface Damage {
 
 export type FromThread =
   | { kind: 'cut'; chunks: CutChunk[] }
+  /** A pack the thread is about to write: mark it pending, then answer `indexed`. */
+  | { kind: 'packing'; pack: string }
   /** A pack the thread wrote: index its blobs, then answer `indexed`. */
   | { kind: 'packed'; pack: string; entries: PackEntry[] }
   /** The job's `file`-th file is sparse: only these regions were read (before its chunks). */

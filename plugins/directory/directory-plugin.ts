@@ -8,10 +8,15 @@ import { HookFailedError, RestoreRefusedError } from '../../common/errors';
 import { resourceDataPrefix, resourceSectionName } from '../../bank/keys';
 import type { GraphResource } from '../../graph/resource-graph';
 import { sha256 } from '../chunk-store/chunk-store';
-import { extentBytes, ownerOf, resourceChunks } from '../chunk-store/provider-store';
+import {
+  damagedFileMessage,
+  extentBytes,
+  ownerOf,
+  resourceChunks,
+} from '../chunk-store/provider-store';
 import type { DataPluginDeps, ProviderChunks, SealedRef } from '../chunk-store/provider-store';
 import type { DataStats, HookContext, ResourcePlugin, RestoreCheck } from '../types';
-import { TreeError } from './manifest';
+import { showPath, TreeError } from './manifest';
 import type { Manifest, ManifestEntry } from './manifest';
 import { restoreTree } from './restore-tree';
 import { walk } from './tree';
@@ -219,15 +224,22 @@ async function checkRestore(req: RestoreCheck): Promise<void> {
   }
 }
 
+/** A file's name as restore shows it (one quoted line, whatever bytes it holds). */
+function shownName(e: ManifestEntry): string {
+  return showPath(
+    e.path !== undefined ? Buffer.from(e.path) : Buffer.from(e.path_b64 ?? '', 'base64'),
+  );
+}
+
 async function verify(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
-  const manifest = await ctx.section.getObject<Manifest>(MANIFEST);
   const chunks = await resourceChunks(deps, ctx);
+  const manifest = await sealedManifest(chunks, ctx);
   const onBytes = progress(ctx, manifest.bytes);
   const files = manifest.entries.filter((e) => e.chunks && e.chunks.length > 0);
   const all = files.flatMap((e) => e.chunks!);
-  const owner = files.flatMap((e) => e.chunks!.map(() => e.path ?? `(base64) ${e.path_b64}`));
+  const owner = files.flatMap((e) => e.chunks!.map(() => shownName(e)));
   const damaged = await chunks.checkChunks(all, onBytes, ctx.signal);
-  const problems = damaged.map((d) => `file ${owner[d.index]}: chunk ${d.hash} is ${d.why}`);
+  const problems = damaged.map((d) => damagedFileMessage(owner[d.index]!, d));
   if (problems.length > 0) {
     throw new HookFailedError(
       `${problems.length} damaged chunk(s): ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? '; …' : ''}`,

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HookFailedError } from '../../common/errors';
 import { flushFileSystemOf } from '../chunk-store/flush';
-import { DamagedFileError, extentBytes } from '../chunk-store/provider-store';
+import { DamagedFileError, damagedFileMessage, extentBytes } from '../chunk-store/provider-store';
 import type { ProviderChunks } from '../chunk-store/provider-store';
 import { fsAt, xattrNames } from './fs-at';
 import { checkManifest, mtimeNs, TreeError } from './manifest';
@@ -286,10 +286,7 @@ export async function restoreTree(
         throw new TreeError(`refusing manifest: ${err.message}`);
       }
       if (err instanceof DamagedFileError) {
-        throw new HookFailedError(
-          `file ${files[err.file]!.shown}: chunk ${err.hash} is ${err.why}`,
-          true,
-        );
+        throw new HookFailedError(damagedFileMessage(files[err.file]!.shown, err), true);
       }
       throw err;
     }

@@ -2,17 +2,23 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { RedisKeys } from '../../bank/keys';
 import { ProtectionService } from '../../client/protection-service';
 import { FS_PROVIDER, testEnv, useService } from '../support/env';
+import { repositoryView } from '../support/repository';
+import type { RepositoryView } from '../support/repository';
 import { countFiles, describeTree, directoryPlan, makeTree } from '../support/trees';
 
-describe('Karbor::Directory on real trees (real dev server, Redis, chunk store)', () => {
+describe('Karbor::Directory on real trees (real dev server, Redis, repository)', () => {
   const fx = useService('dir', (cfg) => {
     cfg.gc = { ...cfg.gc, graceSeconds: 0 };
   });
   const work = () => path.join(testEnv.workDir, 'dir-plugin');
   const src = () => path.join(work(), 'src');
-  const chunkDir = () => path.join(fx.cfg.dataDir!, FS_PROVIDER, 'chunks');
+  let view: RepositoryView;
+  const packDir = () => path.join(view.dir, 'data');
+  const indexSize = async () =>
+    fx.worker.redis.hlen(new RedisKeys(fx.cfg.bankPrefix).packIndex(view.opened.repo.id));
 
   const plan = () => directoryPlan('dir', src(), fx.cfg.projectId);
 
@@ -54,15 +60,8 @@ describe('Karbor::Directory on real trees (real dev server, Redis, chunk store)'
   });
 
   async function manifestOf(checkpointId: string) {
-    const key = (
-      await fx.worker.redis.zrangebylex(
-        `{${fx.cfg.bankPrefix}}:objects`,
-        `[/checkpoints/${checkpointId}/`,
-        `[/checkpoints/${checkpointId}/\x7f`,
-      )
-    ).find((k) => k.endsWith('manifest.json'));
-    const body = await fx.worker.redis.get(`{${fx.cfg.bankPrefix}}:obj:${key}`);
-    return JSON.parse(body ?? 'null') as { entries: { path: string; chunks?: string[] }[] };
+    view ??= await repositoryView(fx.cfg, fx.worker.redis);
+    return view.manifest(checkpointId, src());
   }
 
   it('stores the same data once: a duplicate file and a second protect add no chunks', async () => {
@@ -71,10 +70,14 @@ describe('Karbor::Directory on real trees (real dev server, Redis, chunk store)'
     assert.ok(chunksOf('data/big.bin').length >= 1);
     assert.deepEqual(chunksOf('data/copy.bin'), chunksOf('data/big.bin'));
     const distinct = new Set(manifest.entries.flatMap((e) => e.chunks ?? []));
-    const before = countFiles(chunkDir());
-    assert.equal(before, distinct.size, 'one file per distinct chunk');
+    const packs = countFiles(packDir());
+    const blobs = await indexSize();
+    // Every distinct chunk once, plus the sealed manifest; in far fewer pack files.
+    assert.equal(blobs, distinct.size + 1, 'one index entry per distinct chunk');
+    assert.ok(packs >= 1 && packs < distinct.size, `${packs} packs`);
     await protect();
-    assert.equal(countFiles(chunkDir()), before, 'an unchanged tree stores no new chunk');
+    assert.equal(countFiles(packDir()), packs + 1, 'an unchanged tree adds only its manifest');
+    assert.equal(await indexSize(), blobs + 1);
   });
 
   it('re-reads a file changed since the last protect and restores its new contents', async () => {
@@ -103,30 +106,33 @@ describe('Karbor::Directory on real trees (real dev server, Redis, chunk store)'
     const id = await protect();
     const manifest = await manifestOf(id);
     const small = manifest.entries.find((e) => e.path === 'data/small.bin')!;
-    const chunkFile = path.join(chunkDir(), small.chunks![0]!.slice(0, 2), small.chunks![0]!);
+    const at = await view.where(small.chunks![0]!);
+    const chunkFile = at.file;
     const bytes = fs.readFileSync(chunkFile);
-    bytes[100] = bytes[100]! ^ 0x01;
+    const flip = at.offset + Math.min(100, at.length - 1);
+    bytes[flip] = bytes[flip]! ^ 0x01;
     fs.writeFileSync(chunkFile, bytes);
+    const packName = path.relative(view.dir, chunkFile);
     try {
       await fx.svc.verifyCheckpoint(FS_PROVIDER, id);
       const verdict = await fx.svc.waitForVerify(id);
       assert.equal(verdict.status, 'damaged');
       assert.match(
         verdict.reason ?? '',
-        /file "?data\/small\.bin"?: chunk [0-9a-f]{64} is corrupt/,
+        /file "data\/small\.bin": chunk [0-9a-f]{64} is corrupt \(repository file data\/[0-9a-f]{2}\/[0-9a-f]{64} is damaged/,
       );
+      assert.ok(verdict.reason?.includes(packName), verdict.reason);
       const record = await restoreTo(id, path.join(work(), 'restored-bad'));
       assert.equal(record.status, 'failure');
-      assert.match(
-        record.resources_reason[src()] ?? '',
-        /file "?data\/small\.bin"?: chunk [0-9a-f]{64} is corrupt/,
-      );
+      // Restore names the damaged file exactly as verify does.
+      const named = (r: string) => r.slice(r.indexOf('file "'));
+      assert.equal(named(record.resources_reason[src()] ?? ''), named(verdict.reason ?? ''));
       assert.ok(
         !fs.existsSync(path.join(work(), 'restored-bad', 'data', 'small.bin')),
         'no damaged file written',
       );
     } finally {
-      bytes[100] = bytes[100] ^ 0x01;
+      bytes[flip] = bytes[flip] ^ 0x01;
       fs.writeFileSync(chunkFile, bytes);
     }
   });
@@ -156,18 +162,32 @@ describe('Karbor::Directory on real trees (real dev server, Redis, chunk store)'
     for (const id of ids) {
       chunksOf.set(id, new Set((await manifestOf(id)).entries.flatMap((e) => e.chunks ?? [])));
     }
-    const stored = () =>
-      new Set(fs.readdirSync(chunkDir()).flatMap((d) => fs.readdirSync(path.join(chunkDir(), d))));
+    /** Every blob id the index still has. */
+    const stored = async () => {
+      const out = new Set<string>();
+      for await (const e of view.opened.index.entries()) out.add(e.id);
+      return out;
+    };
     for (const [i, id] of ids.entries()) {
-      const before = stored();
+      const before = await stored();
       await fx.svc.deleteCheckpoint(FS_PROVIDER, id);
       assert.equal((await fx.svc.waitForDelete(id)).status, 'deleted');
-      // A delete only releases references; files go at garbage collection (grace 0 here).
-      assert.deepEqual(stored(), before, 'the delete itself removed no chunk file');
-      await admin.collectGarbage(false);
+      // A delete only releases references; blobs go at garbage collection (grace 0 here).
+      assert.deepEqual(await stored(), before, 'the delete itself removed no blob');
+      const report = await admin.collectGarbage(false);
       const stillUsed = new Set(ids.slice(i + 1).flatMap((other) => [...chunksOf.get(other)!]));
-      assert.deepEqual([...stored()].sort(), [...stillUsed].sort(), `after deleting ${i + 1}`);
+      const left = await stored();
+      for (const c of stillUsed) assert.ok(left.has(c), `chunk ${c} of a kept checkpoint`);
+      const data = [...left].filter((c) => [...chunksOf.values()].some((s) => s.has(c)));
+      assert.deepEqual(data.sort(), [...stillUsed].sort(), `after deleting ${i + 1}`);
+      assert.ok(report.chunks_removed >= 1 || i === 0, 'something was given back');
+      // Whatever is left is readable: the kept checkpoints still verify.
+      if (i + 1 < ids.length) {
+        await fx.svc.verifyCheckpoint(FS_PROVIDER, ids[i + 1]!);
+        assert.equal((await fx.svc.waitForVerify(ids[i + 1]!)).status, 'verified');
+      }
     }
-    assert.equal(countFiles(chunkDir()), 0, 'the last delete frees every chunk');
+    assert.equal(await indexSize(), 0, 'the last delete frees every blob');
+    assert.equal(countFiles(packDir()), 0, 'and every pack');
   });
 });

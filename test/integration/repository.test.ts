@@ -63,8 +63,7 @@ describe('repository v2: local backend, index in Redis', () => {
     let pack = repo.newPack();
     const flush = async () => {
       if (pack.count === 0) return;
-      const written = await repo.writePack(pack);
-      await index.addPack(written.pack, written.entries);
+      await repo.writePack(pack, index);
       pack = repo.newPack();
     };
     for (const data of blobs) {
