@@ -1,6 +1,6 @@
 // Garbage collection and reset-state on the real dev server, Redis and chunk store.
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,18 +10,19 @@ import { LeaseManager } from '../../bank/leases';
 import { ProtectionService } from '../../client/protection-service';
 import { workflowIds } from '../../workflows/definitions';
 import { eventually, FS_PROVIDER, testEnv, useService } from '../support/env';
+import { repositoryView } from '../support/repository';
+import { packFile } from '../../repository/backend';
 import { directoryPlan } from '../support/trees';
 import { NOOP_PROVIDER_ID, noopPlan, shapes } from '../support/noop';
 
 const LEASES = { expireWindowMs: 3_000, renewWindowMs: 1_000, validityWindowMs: 2_000 };
 
-describe('garbage collection and reset-state (real dev server, Redis, chunk store)', () => {
+describe('garbage collection and reset-state (real dev server, Redis, repository)', () => {
   const fx = useService('gc', (cfg) => {
     cfg.leases = LEASES;
     cfg.gc = { ...cfg.gc, graceSeconds: 60 };
   });
   let admin: ProtectionService;
-  const chunkDir = () => path.join(fx.cfg.dataDir!, FS_PROVIDER, 'chunks');
 
   before(async () => {
     admin = await ProtectionService.connect({ ...fx.cfg, admin: true });
@@ -113,43 +114,90 @@ describe('garbage collection and reset-state (real dev server, Redis, chunk stor
     assert.equal(await unfinished(), false);
   });
 
-  it('removes orphan chunks older than the grace period and keeps younger or used ones', async () => {
+  it('prunes blobs free for longer than the grace period, and keeps young, used or pending ones', async () => {
+    const view = await repositoryView(fx.cfg, fx.worker.redis);
+    const { repo, index } = view.opened;
     const refs = new ChunkRefs(fx.worker.redis, fx.cfg.bankPrefix);
-    const put = (ageSeconds: number) => {
-      const data = randomBytes(1000);
-      const hash = createHash('sha256').update(data).digest('hex');
-      const p = path.join(chunkDir(), hash.slice(0, 2), hash);
-      fs.mkdirSync(path.dirname(p), { recursive: true });
-      fs.writeFileSync(p, data);
-      const when = new Date(Date.now() - ageSeconds * 1000);
-      fs.utimesSync(p, when, when);
-      return { hash, p };
+    const free = new RedisKeys(fx.cfg.bankPrefix).chunkFree(FS_PROVIDER);
+    const hourAgo = Date.now() - 3600_000;
+    const packOf = new Map<string, string>();
+    /** A pack of the given blobs, aged `packAge` ms; each blob claimed, then freed `freedAgo` ms ago unless used. */
+    const pack = async (blobs: { used?: boolean; freedAgo: number }[], packAge: number) => {
+      const b = repo.newPack();
+      const ids: string[] = [];
+      for (const spec of blobs) {
+        const data = randomBytes(10_000);
+        const id = repo.blobId(data);
+        ids.push(id);
+        b.add(id, 'data', repo.sealBlob(id, data), data.length);
+        await refs.claim(FS_PROVIDER, `gc-test/${id}`, [id]);
+        if (!spec.used) {
+          await refs.release(FS_PROVIDER, `gc-test/${id}`, [id]);
+          await fx.worker.redis.zadd(free, Date.now() - spec.freedAgo, id);
+        }
+      }
+      const { pack: name } = await repo.writePack(b, index);
+      const file = path.join(view.dir, packFile(name));
+      const when = new Date(Date.now() - packAge);
+      fs.utimesSync(file, when, when);
+      for (const id of ids) packOf.set(id, file);
+      return { ids, file };
     };
-    const oldOrphan = put(3600);
-    const youngOrphan = put(5);
-    const oldUsed = put(3600);
-    await refs.claim(FS_PROVIDER, 'someone/Karbor::Directory//x', [oldUsed.hash]);
-    const oldJustFreed = put(3600);
-    await refs.claim(FS_PROVIDER, 'gone/Karbor::Directory//x', [oldJustFreed.hash]);
-    await refs.release(FS_PROVIDER, 'gone/Karbor::Directory//x', [oldJustFreed.hash]);
-    const tmpOld = path.join(chunkDir(), 'ab', '.tmp-deadbeef-1234');
+    const wholeDead = await pack([{ freedAgo: 3600_000 }, { freedAgo: 3600_000 }], 3600_000);
+    const half = await pack([{ used: true, freedAgo: 0 }, { freedAgo: 3600_000 }], 3600_000);
+    const youngPack = await pack([{ freedAgo: 3600_000 }], 5_000);
+    const freedJustNow = await pack([{ freedAgo: 5_000 }], 3600_000);
+    // A pack its writer marked pending and never indexed (it is writing, or it died).
+    const pendingData = randomBytes(5000);
+    const pb = repo.newPack();
+    pb.add(
+      repo.blobId(pendingData),
+      'data',
+      repo.sealBlob(repo.blobId(pendingData), pendingData),
+      5000,
+    );
+    const pending = repo.finishPack(pb);
+    await index.beginPack(pending.pack);
+    await repo.backend.write(packFile(pending.pack), pending.bytes);
+    const pendingFile = path.join(view.dir, packFile(pending.pack));
+    fs.utimesSync(pendingFile, new Date(hourAgo), new Date(hourAgo));
+    // What a writer killed mid-write leaves: an old and a young temporary file.
+    const tmpOld = path.join(view.dir, 'data', 'ab', '.tmp-dead');
+    const tmpYoung = path.join(view.dir, 'data', 'ab', '.tmp-busy');
     fs.mkdirSync(path.dirname(tmpOld), { recursive: true });
     fs.writeFileSync(tmpOld, 'half');
-    fs.utimesSync(tmpOld, new Date(Date.now() - 7200_000), new Date(Date.now() - 7200_000));
+    fs.writeFileSync(tmpYoung, 'half');
+    fs.utimesSync(tmpOld, new Date(hourAgo), new Date(hourAgo));
 
     const dry = await admin.collectGarbage(true);
-    assert.ok(dry.chunks_removed >= 1);
-    assert.ok(fs.existsSync(oldOrphan.p), 'a dry run removes nothing');
-    const report = await admin.collectGarbage(false);
-    assert.ok(report.chunks_removed >= 1 && report.temp_files_removed >= 1);
-    assert.equal(fs.existsSync(oldOrphan.p), false, 'old orphan removed');
-    assert.equal(fs.existsSync(tmpOld), false, 'old temporary file removed');
-    assert.ok(fs.existsSync(youngOrphan.p), 'young orphan kept');
-    assert.ok(fs.existsSync(oldUsed.p), 'used chunk kept');
+    assert.ok(dry.chunks_removed >= 3 && dry.packs_removed >= 1 && dry.packs_repacked >= 1);
     assert.ok(
-      fs.existsSync(oldJustFreed.p),
-      'a chunk freed just now is kept, however old its file',
+      fs.existsSync(wholeDead.file) && fs.existsSync(half.file),
+      'a dry run removes nothing',
     );
+    assert.ok(fs.existsSync(tmpOld));
+
+    const report = await admin.collectGarbage(false);
+    assert.ok(report.packs_removed >= 1 && report.packs_repacked >= 1, JSON.stringify(report));
+    assert.ok(report.temp_files_removed >= 1);
+    assert.equal(fs.existsSync(wholeDead.file), false, 'a wholly dead pack goes');
+    assert.equal(fs.existsSync(half.file), false, 'a half dead pack is rewritten');
+    const after = await index.lookup([...wholeDead.ids, ...half.ids]);
+    assert.deepEqual(
+      after.map((a) => a !== undefined),
+      [false, false, true, false],
+    );
+    assert.equal(
+      (await repo.readBlob(half.ids[0]!, after[2])).length,
+      10_000,
+      'the used blob moved and reads',
+    );
+    assert.ok(fs.existsSync(youngPack.file), 'a pack younger than the grace period stays');
+    assert.ok(fs.existsSync(freedJustNow.file), 'a blob freed just now stays');
+    assert.ok((await index.lookup(freedJustNow.ids))[0]);
+    assert.ok(fs.existsSync(pendingFile), 'a pending pack stays');
+    assert.equal(fs.existsSync(tmpOld), false, 'an old temporary file goes');
+    assert.ok(fs.existsSync(tmpYoung), 'a young one stays');
   });
 
   it('resets a state for an admin only, and never while the protect runs', async () => {
