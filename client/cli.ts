@@ -17,6 +17,7 @@ import { readPlanFile } from './plan-file';
 import { ProtectionService } from './protection-service';
 import { formatBytes, formatSeconds, watchProgress } from './progress-line';
 import { addEngineCommands } from './cli-engine';
+import { addRepositoryCommands } from './commands/repository';
 import type { RetentionPolicy } from '../retention/policy';
 
 interface GlobalOptions {
@@ -62,6 +63,11 @@ function buildProgram(): Command {
   addCheckpointCommands(program);
   addGcCommand(program);
   addSetupCommand(program);
+  addRepositoryCommands(program, {
+    config: (cmd) => configFor(globals(cmd)),
+    json: (cmd) => globals(cmd).json ?? false,
+    out,
+  });
   addEngineCommands(program, {
     run: (body) => run(body),
     retentionOptions,

@@ -16,6 +16,12 @@ import type { LeaseSettings } from '../bank/leases';
 import { DEFAULT_LEASE_SETTINGS } from '../bank/leases';
 
 /** Everything a worker or client needs to know about where things are (DESIGN.md section 8). */
+/** Where local repositories live when KARBOR_DATA_DIR is not set. */
+export const DEFAULT_DATA_DIR = path.join(__dirname, '..', '..', '.run', 'data');
+
+/** The providers shipped with the project, used when KARBOR_PROVIDERS_DIR is not set. */
+export const DEFAULT_PROVIDERS_DIR = path.join(__dirname, '..', '..', 'providers.d');
+
 export interface KarborConfig {
   temporalAddress: string;
   namespace: string;

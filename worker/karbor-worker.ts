@@ -28,15 +28,12 @@ import { PluginRegistry } from '../plugins/registry';
 import { ProviderRegistry } from '../providers/provider-registry';
 import type { ProviderDocument } from '../providers/provider-registry';
 import { checkHostName, hostQueue } from '../graph/host-pinning';
+import { DEFAULT_DATA_DIR, DEFAULT_PROVIDERS_DIR } from '../common/config';
 import { buildId, DEPLOYMENT_NAME } from './build-id';
 import { ensureGcSchedule } from './gc-schedule';
 import { resourceLogAttributes } from './observability';
 
-/** Where chunk stores live when KARBOR_DATA_DIR is not set. */
-export const DEFAULT_DATA_DIR = path.join(__dirname, '..', '..', '.run', 'data');
-
-/** The providers shipped with the project, used when KARBOR_PROVIDERS_DIR is not set. */
-export const DEFAULT_PROVIDERS_DIR = path.join(__dirname, '..', '..', 'providers.d');
+export { DEFAULT_DATA_DIR, DEFAULT_PROVIDERS_DIR } from '../common/config';
 
 /** The prebuilt workflow bundle (`npm run build`); falls back to bundling at start. */
 function workflowSource(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
