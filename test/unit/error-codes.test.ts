@@ -9,6 +9,7 @@ import { ERROR_CODES, EXIT, isErrorCode } from '../../common/error-codes';
 import * as errors from '../../common/errors';
 import { KarborError } from '../../common/errors';
 import { ChunkError } from '../../plugins/chunk-store/chunk-store';
+import { DocumentRefusedError } from '../../plugins/chunk-store/provider-store';
 import {
   BlobMissingError,
   RepositoryConfigError,
@@ -33,6 +34,7 @@ function instances(): KarborError[] {
     new RepositoryDamagedError('data/00/00', 'flipped'),
     new BlobMissingError('ab', 'gone'),
     new RepositoryConfigError('bad'),
+    new DocumentRefusedError('planted'),
   ];
   for (const value of Object.values(errors)) {
     if (typeof value !== 'function' || value === KarborError) continue;
