@@ -2,7 +2,6 @@
 // Web UI and a SQLite file, and one worker. `up` reuses what is already running, so it is
 // safe to repeat; `down` stops everything it started (`down --purge` also deletes
 // PostgreSQL's data directory, which as root lives outside the checkout).
-import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -24,6 +23,7 @@ import {
   stopProcess,
   temporalReady,
   waitUntil,
+  repositoryPasswordIn,
 } from './services';
 
 // KARBOR_RUN_DIR lets tests run a second, isolated dev setup beside a developer's own.
@@ -193,21 +193,6 @@ async function up(): Promise<DevEndpoints> {
   return ep;
 }
 
-/**
- * The dev setup's repository password: made once, kept in the run directory (0600), so the
- * dev worker can open the repository it created after every restart.
- */
-function devRepositoryPassword(): string {
-  const file = path.join(RUN_DIR, 'repository-password');
-  try {
-    return fs.readFileSync(file, 'utf8').trim();
-  } catch {
-    const password = randomBytes(24).toString('base64url');
-    fs.writeFileSync(file, `${password}\n`, { mode: 0o600 });
-    return password;
-  }
-}
-
 function startWorker(ep: DevEndpoints): number {
   const logFd = fs.openSync(path.join(RUN_DIR, 'worker.log'), 'a');
   const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'worker', 'main.js')], {
@@ -219,7 +204,8 @@ function startWorker(ep: DevEndpoints): number {
       TEMPORAL_NAMESPACE: ep.namespace,
       REDIS_URL: ep.redisUrl,
       KARBOR_DATA_DIR: process.env.KARBOR_DATA_DIR ?? path.join(RUN_DIR, 'data'),
-      KARBOR_REPOSITORY_PASSWORD: process.env.KARBOR_REPOSITORY_PASSWORD ?? devRepositoryPassword(),
+      KARBOR_REPOSITORY_PASSWORD:
+        process.env.KARBOR_REPOSITORY_PASSWORD ?? repositoryPasswordIn(RUN_DIR),
     },
   });
   fs.closeSync(logFd);

@@ -27,6 +27,7 @@ import {
   stopProcess,
   waitReady,
   waitUntil,
+  repositoryPasswordIn,
 } from './services';
 
 const run = promisify(execFile);
@@ -437,6 +438,8 @@ export async function startFleetWorker(
         ...process.env,
         ...state.env,
         KARBOR_WORKER_HOST: w.host,
+        KARBOR_REPOSITORY_PASSWORD:
+          process.env.KARBOR_REPOSITORY_PASSWORD ?? repositoryPasswordIn(state.runDir),
         // Each simulated host lists the directories under its own root.
         ...(fs.existsSync(hostProvidersDir(state.runDir, w.host))
           ? { KARBOR_PROVIDERS_DIR: hostProvidersDir(state.runDir, w.host) }

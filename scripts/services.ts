@@ -2,7 +2,7 @@
 // the Temporal dev server. Shared by the dev setup (detached, long-lived) and the test
 // harness (children of the test run).
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -455,4 +455,21 @@ function systemUser(user: string): { uid: number; gid: number } {
   if (!line) throw new Error(`system user ${user} not found (is PostgreSQL installed?)`);
   const [, , uid, gid] = line.split(':');
   return { uid: Number(uid), gid: Number(gid) };
+}
+
+/**
+ * A local setup's repository password (dev stack, fleet): made once, kept in `dir` (0600),
+ * so its workers open the repository they created after every restart. Set
+ * KARBOR_REPOSITORY_PASSWORD to use your own.
+ */
+export function repositoryPasswordIn(dir: string): string {
+  const file = path.join(dir, 'repository-password');
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    const password = randomBytes(24).toString('base64url');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(file, `${password}\n`, { mode: 0o600 });
+    return password;
+  }
 }
