@@ -1,6 +1,10 @@
-// bench/datapath: protect, re-protect (unchanged), restore and stored bytes of one
-// generated tree (default ~1 GiB: big random files, many small ones, compressible text),
-// each next to restic (Debian's package) doing the same on the same tree, as ratios.
+// bench/datapath: protect, re-protect (unchanged), restore, stored bytes and files in the
+// store of one generated tree (default ~1 GiB: big random files, many small ones, and
+// realistic compressible data: source code, logs, CSV), each next to restic doing the same
+// on the same tree, as ratios. Both encrypt and compress (restic 0.18's repository v2 with
+// compression auto; ours zstd and AES-256-GCM). restic is the newest (0.18.1, built by
+// scripts/restic from the Go module proxy into .tools/); Debian's restic, when installed,
+// is a second column.
 //   npm run bench:datapath     (KARBOR_BENCH_MB=256 for a smaller tree, KARBOR_BENCH_ROUNDS=1)
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,7 +17,29 @@ import { withBenchEnv } from './harness';
 const FS_PROVIDER = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
 const TOTAL_MB = Number(process.env.KARBOR_BENCH_MB ?? 1024);
 
-/** 60% large random files, 15% small random files, 25% compressible text. */
+/** Source files of the installed packages: real code, as a developer's tree holds it. */
+function sourceFiles(limitBytes: number): string[] {
+  const out: string[] = [];
+  let total = 0;
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (total >= limitBytes) return;
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.(js|ts|json|md|c|h|cc)$/.test(e.name)) {
+        out.push(p);
+        total += fs.statSync(p).size;
+      }
+    }
+  };
+  walk(path.join(__dirname, '..', '..', 'node_modules'));
+  return out;
+}
+
+/**
+ * 50% large random files, 10% small random files, 40% compressible: source code (copied
+ * from node_modules), web-server logs and CSV with varying fields (not one repeated line).
+ */
 function makeTree(root: string): number {
   const mb = 1024 * 1024;
   let bytes = 0;
@@ -22,23 +48,67 @@ function makeTree(root: string): number {
     fs.writeFileSync(path.join(root, rel), data);
     bytes += data.length;
   };
-  const big = Math.max(1, Math.round((TOTAL_MB * 0.6) / 32));
+  const big = Math.max(1, Math.round((TOTAL_MB * 0.5) / 32));
   for (let i = 0; i < big; i++) write(`big/file-${i}.bin`, randomBytes(32 * mb));
-  const small = Math.round((TOTAL_MB * 0.15 * mb) / (64 * 1024));
+  const small = Math.round((TOTAL_MB * 0.1 * mb) / (64 * 1024));
   for (let i = 0; i < small; i++) write(`small/${i % 50}/f-${i}.bin`, randomBytes(64 * 1024));
-  const words = ['backup', 'restore', 'checkpoint', 'temporal', 'karbor', 'chunk', 'lease', 'bank'];
-  const text = Math.max(1, Math.round((TOTAL_MB * 0.25) / 4));
-  for (let i = 0; i < text; i++) {
+  const srcRoot = path.join(__dirname, '..', '..', 'node_modules');
+  for (const f of sourceFiles(TOTAL_MB * 0.15 * mb)) {
+    write(`src/${path.relative(srcRoot, f)}`, fs.readFileSync(f));
+  }
+  // A deterministic generator: the same tree every run.
+  let seed = 42;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const paths = [
+    '/api/v1/orders',
+    '/api/v1/users',
+    '/static/app.js',
+    '/login',
+    '/health',
+    '/api/v2/search',
+  ];
+  const agents = [
+    'curl/8.5.0',
+    'Mozilla/5.0 (X11; Linux x86_64)',
+    'kube-probe/1.30',
+    'Go-http-client/2.0',
+  ];
+  const logs = Math.max(1, Math.round((TOTAL_MB * 0.15) / 8));
+  for (let i = 0; i < logs; i++) {
     const lines: string[] = [];
     let size = 0;
-    for (let n = 0; size < 4 * mb; n++) {
-      const line = `${n} ${words[n % 8]} ${words[(n * 7) % 8]} ${(n * 2654435761) % 1000003}\n`;
+    for (let n = 0; size < 8 * mb; n++) {
+      const t = new Date(Date.UTC(2026, 10, 1) + i * 86_400_000 + n * 137).toISOString();
+      const line = `10.${rnd(256)}.${rnd(256)}.${rnd(256)} - - [${t}] "GET ${paths[rnd(6)]}?id=${rnd(100000)} HTTP/1.1" ${[200, 200, 200, 304, 404, 500][rnd(6)]} ${rnd(50000)} "${agents[rnd(4)]}" ${rnd(2000)}ms\n`;
       lines.push(line);
       size += line.length;
     }
-    write(`text/log-${i}.txt`, Buffer.from(lines.join('')));
+    write(`logs/access-${i}.log`, Buffer.from(lines.join('')));
+  }
+  const csvs = Math.max(1, Math.round((TOTAL_MB * 0.1) / 8));
+  for (let i = 0; i < csvs; i++) {
+    const lines = ['order_id,customer,sku,quantity,unit_price,currency,created_at\n'];
+    let size = 0;
+    for (let n = 0; size < 8 * mb; n++) {
+      const line = `${i * 1_000_000 + n},cust-${rnd(20000)},SKU-${rnd(5000).toString().padStart(5, '0')},${1 + rnd(20)},${(rnd(100000) / 100).toFixed(2)},${['EUR', 'USD', 'GBP'][rnd(3)]},2026-${1 + rnd(12)}-${1 + rnd(28)}T${rnd(24)}:${rnd(60)}:${rnd(60)}Z\n`;
+      lines.push(line);
+      size += line.length;
+    }
+    write(`csv/orders-${i}.csv`, Buffer.from(lines.join('')));
   }
   return bytes;
+}
+
+/** Files below a directory (the store's file count). */
+function fileCount(dir: string): number {
+  return Number(
+    execFileSync('find', [dir, '-type', 'f'], { encoding: 'utf8', maxBuffer: 1 << 28 })
+      .split('\n')
+      .filter(Boolean).length,
+  );
 }
 
 function duBytes(dir: string): number {
@@ -51,11 +121,14 @@ async function timed<T>(f: () => Promise<T> | T): Promise<[T, number]> {
   return [v, (performance.now() - t0) / 1000];
 }
 
+/** restic 0.18.1 as scripts/restic builds it. */
+const RESTIC = path.join(__dirname, '..', '..', '.tools', 'restic-0.18.1', 'restic');
+
 async function main(): Promise<void> {
-  try {
-    execFileSync('restic', ['version'], { stdio: 'ignore' });
-  } catch {
-    throw new Error('restic not found: apt-get install restic (scripts/bootstrap installs it)');
+  if (!fs.existsSync(RESTIC)) {
+    throw new Error(
+      `restic 0.18.1 not found at ${RESTIC}: run bash scripts/restic (a Go build, ~2 min)`,
+    );
   }
   await withBenchEnv('datapath', async ({ work, cfg, svc }) => {
     const tree = path.join(work, 'tree');
@@ -74,12 +147,17 @@ async function main(): Promise<void> {
       if (r.status !== 'available') throw new Error(`protect failed: ${r.reason}`);
       return checkpoint_id;
     };
-    const chunkDir = path.join(cfg.dataDir!, FS_PROVIDER);
+    const store = path.join(cfg.dataDir!, FS_PROVIDER, 'repository');
     const target = path.join(work, 'restored');
     const repo = path.join(work, 'restic-repo');
-    const env = { ...process.env, RESTIC_REPOSITORY: repo, RESTIC_PASSWORD: 'bench' };
+    const env = {
+      ...process.env,
+      RESTIC_REPOSITORY: repo,
+      RESTIC_PASSWORD: 'bench',
+      RESTIC_CACHE_DIR: path.join(work, 'restic-cache'),
+    };
     const restic = (args: string[]) =>
-      execFileSync('restic', ['-q', ...args], { env, stdio: 'ignore' });
+      execFileSync(RESTIC, ['-q', ...args], { env, stdio: 'ignore' });
 
     // Each round starts both tools from empty stores; the medians are reported, since one
     // run on a small shared machine swings by tens of percent.
@@ -88,13 +166,17 @@ async function main(): Promise<void> {
     const r = { protect: [] as number[], reprotect: [] as number[], restore: [] as number[] };
     let storedAfterFirst = 0;
     let newOnReprotect = 0;
+    let ourFiles = 0;
     let resticStored = 0;
     let resticNew = 0;
+    let resticFiles = 0;
     for (let round = 0; round < rounds; round++) {
+      fs.rmSync(store, { recursive: true, force: true });
       const [first, tp] = await timed(protect);
-      storedAfterFirst = duBytes(chunkDir);
+      storedAfterFirst = duBytes(store);
+      ourFiles = fileCount(store);
       const [second, trp] = await timed(protect);
-      newOnReprotect = duBytes(chunkDir) - storedAfterFirst;
+      newOnReprotect = duBytes(store) - storedAfterFirst;
       const [, tr] = await timed(async () => {
         const { restore_id } = await svc.restore({
           providerId: FS_PROVIDER,
@@ -117,9 +199,11 @@ async function main(): Promise<void> {
       fs.rmSync(target, { recursive: true, force: true });
 
       fs.rmSync(repo, { recursive: true, force: true });
+      fs.rmSync(env.RESTIC_CACHE_DIR, { recursive: true, force: true });
       restic(['init']);
       const [, rp] = await timed(() => restic(['backup', tree]));
       resticStored = duBytes(repo);
+      resticFiles = fileCount(repo);
       const [, rrp] = await timed(() => restic(['backup', tree]));
       resticNew = duBytes(repo) - resticStored;
       const [, rr] = await timed(() => restic(['restore', 'latest', '--target', target]));
@@ -129,26 +213,20 @@ async function main(): Promise<void> {
       r.restore.push(rr);
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const tProtect = median(t.protect);
-    const tReprotect = median(t.reprotect);
-    const tRestore = median(t.restore);
-    const rProtect = median(r.protect);
-    const rReprotect = median(r.reprotect);
-    const rRestore = median(r.restore);
-
     const rate = (t: number) => mib / t;
     const row = (name: string, ours: number, theirs: number, unit: string, higherIsBetter = true) =>
       console.log(
         `${name.padEnd(22)} ${ours.toFixed(1).padStart(10)} ${theirs.toFixed(1).padStart(10)} ${unit.padEnd(6)} ${(higherIsBetter ? ours / theirs : theirs / ours).toFixed(2).padStart(6)}x`,
       );
     console.log(
-      `tree: ${mib.toFixed(0)} MiB in ${treeFingerprint(tree).length} entries; restic ${execFileSync('restic', ['version'], { encoding: 'utf8' }).split(' ')[1]}; median of ${rounds} rounds`,
+      `tree: ${mib.toFixed(0)} MiB in ${treeFingerprint(tree).length} entries; restic ${execFileSync(RESTIC, ['version'], { encoding: 'utf8' }).split(' ')[1]} (compression auto), karbor zstd + AES-256-GCM; median of ${rounds} rounds`,
     );
     console.log('                          karbor     restic unit    ratio (>1: karbor better)');
-    row('protect', rate(tProtect), rate(rProtect), 'MiB/s');
-    row('re-protect unchanged', rate(tReprotect), rate(rReprotect), 'MiB/s');
-    row('restore', rate(tRestore), rate(rRestore), 'MiB/s');
+    row('protect', rate(median(t.protect)), rate(median(r.protect)), 'MiB/s');
+    row('re-protect unchanged', rate(median(t.reprotect)), rate(median(r.reprotect)), 'MiB/s');
+    row('restore', rate(median(t.restore)), rate(median(r.restore)), 'MiB/s');
     row('stored', storedAfterFirst / 1024 / 1024, resticStored / 1024 / 1024, 'MiB', false);
+    row('files in the store', ourFiles, resticFiles, 'files', false);
     console.log(
       `new bytes stored by the unchanged re-protect: karbor ${(newOnReprotect / 1024).toFixed(0)} KiB, restic ${(resticNew / 1024).toFixed(0)} KiB`,
     );
