@@ -51,7 +51,13 @@ export async function withBenchEnv(
   const redis = await connectRedis(cfg.redisUrl, 'bench-worker');
   const connection = await NativeConnection.connect({ address: cfg.temporalAddress });
   const workers: Pick<Worker, 'run' | 'shutdown'>[] = [
-    await createKarborWorker({ config: cfg, connection, redis, env: process.env }),
+    await createKarborWorker({
+      config: cfg,
+      connection,
+      redis,
+      // The bench's repositories are throwaway: a fixed password unless one is given.
+      env: { KARBOR_REPOSITORY_PASSWORD: 'karbor-bench', ...process.env },
+    }),
   ];
   const runs = [workers[0]!.run()];
   const svc = await ProtectionService.connect(cfg);
