@@ -6,7 +6,6 @@ import * as fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { fsAt } from '../directory/fs-at';
 import { BlobMissingError, RepositoryDamagedError } from '../../repository/errors';
-import type { PackBuilder, PackEntry } from '../../repository/pack';
 import type { Repository } from '../../repository/repository';
 import { repositoryFromSpec } from '../../repository/spec';
 import { Chunker } from './chunker';
@@ -14,10 +13,10 @@ import type {
   CheckJob,
   Damage,
   FromThread,
-  Indexed,
   Job,
   Locations,
   Reserved,
+  SealedBlob,
   RestoreDest,
   RestoreJob,
   StoreJob,
@@ -34,13 +33,11 @@ const PROGRESS_BYTES = 4 * 1024 * 1024;
 const CACHE_BYTES = 32 * 1024 * 1024;
 
 const port = parentPort;
-let awaitingReply: ((m: Reserved | Indexed) => void) | undefined;
+let awaitingReply: ((m: Reserved) => void) | undefined;
 
 /** Sends a question to the main thread and waits for its answer. */
-function ask<T extends Reserved | Indexed>(m: FromThread): Promise<T> {
-  const reply = new Promise<T>(
-    (resolve) => (awaitingReply = resolve as (m: Reserved | Indexed) => void),
-  );
+function ask<T extends Reserved>(m: FromThread): Promise<T> {
+  const reply = new Promise<T>((resolve) => (awaitingReply = resolve as (m: Reserved) => void));
   post(m);
   return reply;
 }
@@ -49,42 +46,8 @@ function post(m: FromThread): void {
   port!.postMessage(m);
 }
 
-/** Asks the main thread to do what the index needs around each pack this thread writes. */
-async function askIndexed(m: FromThread): Promise<void> {
-  const answer = await ask<Indexed>(m);
-  if (answer.error !== undefined) throw new Error(answer.error);
-}
-
-const mainThreadIndex = {
-  beginPack: (pack: string) => askIndexed({ kind: 'packing', pack }),
-  addPack: (pack: string, entries: PackEntry[]) => askIndexed({ kind: 'packed', pack, entries }),
-};
-
-/** Seals new chunks into packs; a full pack is written and indexed before going on. */
-class PackWriter {
-  private pack: PackBuilder;
-
-  constructor(private readonly repo: Repository) {
-    this.pack = repo.newPack();
-  }
-
-  async add(id: string, data: Buffer): Promise<void> {
-    this.pack.add(id, 'data', this.repo.sealBlob(id, data), data.length);
-    if (this.pack.bytes >= this.repo.packSize) await this.flush();
-  }
-
-  /** Writes the pack (if it holds anything) and waits until the main thread indexed it. */
-  async flush(): Promise<void> {
-    if (this.pack.count === 0) return;
-    const full = this.pack;
-    this.pack = this.repo.newPack();
-    await this.repo.writePack(full, mainThreadIndex);
-  }
-}
-
 async function store(job: StoreJob): Promise<void> {
   const repo = repositoryFromSpec(job.repo);
-  const packs = new PackWriter(repo);
   let group: { file: number; data: Buffer }[] = [];
   let groupBytes = 0;
   const flush = async () => {
@@ -95,9 +58,18 @@ async function store(job: StoreJob): Promise<void> {
       size: c.data.length,
     }));
     const { write } = await ask<Reserved>({ kind: 'cut', chunks });
+    // The new chunks, compressed and sealed here; the main thread packs and writes them.
+    const blobs: SealedBlob[] = [];
     for (let k = 0; k < group.length; k++) {
-      if (write[k]) await packs.add(chunks[k]!.hash, group[k]!.data);
+      if (!write[k]) continue;
+      const data = group[k]!.data;
+      blobs.push({
+        id: chunks[k]!.hash,
+        raw: data.length,
+        sealed: repo.sealBlob(chunks[k]!.hash, data),
+      });
     }
+    if (blobs.length > 0) post({ kind: 'sealed', blobs });
     group = [];
     groupBytes = 0;
   };
@@ -136,7 +108,6 @@ async function store(job: StoreJob): Promise<void> {
     if (groupBytes >= GROUP_BYTES || group.length >= GROUP_CHUNKS) await flush();
   }
   await flush();
-  await packs.flush();
 }
 
 /** A chunk that cannot be read back: missing from the index or a pack, or damaged. */
@@ -342,7 +313,7 @@ async function run(job: Job): Promise<void> {
 
 if (port) {
   port.on('message', (m: ToThread) => {
-    if (m.kind === 'reserved' || m.kind === 'indexed') {
+    if (m.kind === 'reserved') {
       const resolve = awaitingReply;
       awaitingReply = undefined;
       resolve?.(m);

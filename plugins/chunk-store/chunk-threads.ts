@@ -2,17 +2,14 @@
 // one job per thread at a time; callers queue for a free thread.
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { PackEntry } from '../../repository/pack';
 import { ChunkError } from './chunk-store';
-import type { CutChunk, Damage, FromThread, Job, ToThread } from './thread-protocol';
+import type { CutChunk, Damage, FromThread, Job, SealedBlob, ToThread } from './thread-protocol';
 
 export interface JobHandlers {
   /** A store job cut these chunks: whether the thread writes each (false: it is stored). */
   cut?(chunks: CutChunk[]): Promise<boolean[]>;
-  /** A store job is about to write a pack: mark it pending. */
-  packing?(pack: string): Promise<void>;
-  /** A store job wrote a pack: index its blobs. */
-  packed?(pack: string, entries: PackEntry[]): Promise<void>;
+  /** A store job sealed new chunks: pack them (may wait for a pack write: backpressure). */
+  sealed?(blobs: SealedBlob[]): Promise<void>;
   progress?(bytes: number): void;
   /** A store job found the `file`-th file sparse: its data regions. */
   extents?(file: number, extents: [number, number][]): void;
@@ -68,30 +65,19 @@ export class ChunkThreads {
           switch (m.kind) {
             case 'cut':
               if (!on.cut) return stop(new Error('a store job needs a cut handler'));
-              handling = on
-                .cut(m.chunks)
+              // Behind whatever the job's earlier messages started (a pack write): that is
+              // the backpressure that keeps sealed blobs from piling up in memory.
+              handling = handling
+                .then(() => on.cut!(m.chunks))
                 .then(
                   (write) => thread.postMessage({ kind: 'reserved', write } satisfies ToThread),
                   stop,
                 );
               return;
-            case 'packing':
-            case 'packed':
-              if (!on.packed || !on.packing) {
-                return stop(new Error('a store job needs packing and packed handlers'));
-              }
-              handling = (
-                m.kind === 'packing' ? on.packing(m.pack) : on.packed(m.pack, m.entries)
-              ).then(
-                () => thread.postMessage({ kind: 'indexed' } satisfies ToThread),
-                (err: unknown) => {
-                  thread.postMessage({
-                    kind: 'indexed',
-                    error: err instanceof Error ? err.message : String(err),
-                  } satisfies ToThread);
-                  stop(err);
-                },
-              );
+            case 'sealed':
+              if (!on.sealed) return stop(new Error('a store job needs a sealed handler'));
+              // Queued behind the cut handler: blobs are packed in the order they were cut.
+              handling = handling.then(() => on.sealed!(m.blobs)).catch(stop);
               return;
             case 'progress':
               return on.progress?.(m.bytes);
@@ -101,7 +87,9 @@ export class ChunkThreads {
               return on.damaged?.(m.damage);
             case 'done':
               reusable = true;
-              return resolve();
+              // Done once the blobs it sealed are packed too.
+              void handling.then(() => resolve());
+              return;
             case 'failed':
               reusable = true;
               return reject(m.damage ? new DamagedChunkError(m.damage) : new Error(m.message));

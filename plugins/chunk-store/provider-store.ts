@@ -4,7 +4,7 @@ import type { Bank } from '../../bank/bank';
 import type { ChunkRefs } from '../../bank/chunk-refs';
 import { KarborError } from '../../common/errors';
 import { BlobMissingError, RepositoryDamagedError } from '../../repository/errors';
-import type { PackBuilder, PackEntry } from '../../repository/pack';
+import type { BlobType, PackBuilder } from '../../repository/pack';
 import type { BlobLocation } from '../../repository/repository';
 import { ChunkError } from './chunk-store';
 import { Chunker } from './chunker';
@@ -170,18 +170,29 @@ export class ProviderChunks {
     });
   }
 
-  private async indexPack(pack: string, entries: PackEntry[]): Promise<void> {
-    await this.repository.index.addPack(pack, entries);
-    for (const e of entries) this.writing.delete(e.id);
+  /** The pack being written now, if any (one at a time, while the next one fills). */
+  private inflight: Promise<void> = Promise.resolve();
+
+  /** Adds a sealed blob to the current pack; a full pack starts being written. */
+  private async addBlob(id: string, type: BlobType, sealed: Buffer, raw: number): Promise<void> {
+    this.pack.add(id, type, sealed, raw);
+    if (this.pack.bytes >= this.repo.packSize) await this.rotatePack();
   }
 
-  /** Writes the stream pack when it holds anything, then indexes it. */
-  private async flushPack(): Promise<void> {
+  /**
+   * Starts writing the current pack (marked pending, written, indexed) and begins a new one.
+   * Waits first for the pack before it: at most one pack is written while the next fills.
+   */
+  private async rotatePack(): Promise<void> {
     if (this.pack.count === 0) return;
     const full = this.pack;
     this.pack = this.repo.newPack();
-    const { entries } = await this.repo.writePack(full, this.repository.index);
-    for (const e of entries) this.writing.delete(e.id);
+    await this.inflight;
+    this.inflight = this.repo.writePack(full, this.repository.index).then(({ entries }) => {
+      for (const e of entries) this.writing.delete(e.id);
+    });
+    // Surfaced at the next rotation or at commit.
+    this.inflight.catch(() => {});
   }
 
   /**
@@ -201,8 +212,7 @@ export class ProviderChunks {
       const [isNew] = await this.claimAndFindNew([id]);
       if (isNew) {
         out.newBytes += chunk.length;
-        this.pack.add(id, 'data', this.repo.sealBlob(id, chunk), chunk.length);
-        if (this.pack.bytes >= this.repo.packSize) await this.flushPack();
+        await this.addBlob(id, 'data', this.repo.sealBlob(id, chunk), chunk.length);
       }
       onBytes(chunk.length);
     };
@@ -215,8 +225,9 @@ export class ProviderChunks {
   }
 
   /**
-   * Stores whole files on the chunk threads: they read, cut, name, compress, seal and pack;
-   * this thread claims each chunk and indexes each pack. Results are in `files`' order.
+   * Stores whole files on the chunk threads: they read, cut, name, compress and seal; this
+   * thread claims each chunk, packs the sealed blobs of all threads together and writes
+   * full packs, one while the next fills. Results are in `files`' order.
    */
   async storeFiles(
     files: { path: string | Buffer; size: number }[],
@@ -252,8 +263,12 @@ export class ProviderChunks {
           });
           return write;
         },
-        packing: (pack) => this.repository.index.beginPack(pack),
-        packed: (pack, entries) => this.indexPack(pack, entries),
+        sealed: async (blobs) => {
+          for (const b of blobs) {
+            const sealed = Buffer.from(b.sealed.buffer, b.sealed.byteOffset, b.sealed.byteLength);
+            await this.addBlob(b.id, 'data', sealed, b.raw);
+          }
+        },
       }),
       signal,
     );
@@ -333,7 +348,8 @@ export class ProviderChunks {
    * (a manifest) that refers to them.
    */
   async commit(): Promise<void> {
-    await this.flushPack();
+    await this.rotatePack();
+    await this.inflight;
   }
 
   /**
@@ -344,7 +360,7 @@ export class ProviderChunks {
     const data = Buffer.from(JSON.stringify({ owner: this.owner, kind, doc }));
     const id = this.repo.blobId(data);
     const [isNew] = await this.claimAndFindNew([id]);
-    if (isNew) this.pack.add(id, 'tree', this.repo.sealBlob(id, data), data.length);
+    if (isNew) await this.addBlob(id, 'tree', this.repo.sealBlob(id, data), data.length);
     return { sealed: 1, repository: this.repository.repo.id, document: id };
   }
 
@@ -386,6 +402,7 @@ export class ProviderChunks {
   /** After a failure: gives back the claims this attempt made (written packs stay for prune). */
   async abandon(): Promise<void> {
     this.pack = this.repo.newPack();
+    await this.inflight.catch(() => {});
     await this.release([...this.claimed]);
     this.claimed.clear();
   }

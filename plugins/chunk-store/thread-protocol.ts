@@ -1,9 +1,8 @@
 // What the main thread and a chunk thread (chunk-thread.ts) say to each other. A job moves
 // file bytes into or out of one repository. While storing, the thread asks the main thread
-// which of the chunks it cut to write (only the main thread claims chunks and reads the
-// index in the bank), writes them sealed into packs, and tells the main thread of each
-// pack it wrote so the pack's blobs get indexed.
-import type { PackEntry } from '../../repository/pack';
+// which of the chunks it cut are new (only the main thread claims chunks and reads the
+// index in the bank), compresses and seals those, and hands them over: the main thread
+// packs the blobs of all its threads together and writes full packs.
 import type { BlobLocation } from '../../repository/repository';
 import type { RepositorySpec } from '../../repository/spec';
 
@@ -56,13 +55,15 @@ export interface Reserved {
   write: boolean[];
 }
 
-/** The answer to `packing` and `packed`: done (or it failed: the job stops). */
-export interface Indexed {
-  kind: 'indexed';
-  error?: string;
-}
+export type ToThread = Job | Reserved;
 
-export type ToThread = Job | Reserved | Indexed;
+/** A new chunk, compressed and sealed, for the main thread to pack. */
+export interface SealedBlob {
+  id: string;
+  /** Its length before compression and sealing. */
+  raw: number;
+  sealed: Uint8Array;
+}
 
 /** A chunk of the job's `file`-th file, in the file's order. */
 export interface CutChunk {
@@ -83,10 +84,8 @@ export interface Damage {
 
 export type FromThread =
   | { kind: 'cut'; chunks: CutChunk[] }
-  /** A pack the thread is about to write: mark it pending, then answer `indexed`. */
-  | { kind: 'packing'; pack: string }
-  /** A pack the thread wrote: index its blobs, then answer `indexed`. */
-  | { kind: 'packed'; pack: string; entries: PackEntry[] }
+  /** New chunks of the last `cut`, sealed (no answer). */
+  | { kind: 'sealed'; blobs: SealedBlob[] }
   /** The job's `file`-th file is sparse: only these regions were read (before its chunks). */
   | { kind: 'extents'; file: number; extents: [number, number][] }
   | { kind: 'progress'; bytes: number }
