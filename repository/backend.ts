@@ -13,8 +13,11 @@ export interface StoredFile {
 export interface Backend {
   /** Human-readable place, for messages (never holds a credential). */
   readonly location: string;
-  /** Writes the whole file durably; an existing file of that name is replaced. */
-  write(name: string, data: Buffer): Promise<void>;
+  /**
+   * Writes the whole file durably (its parts in order); an existing file of that name is
+   * replaced.
+   */
+  write(name: string, data: Buffer | Buffer[]): Promise<void>;
   /** The file, or `length` bytes of it from `offset`; throws NotInBackend when absent. */
   read(name: string, range?: { offset: number; length: number }): Promise<Buffer>;
   /** The file's size and age, or undefined when absent. */
@@ -34,10 +37,13 @@ export class NotInBackend extends Error {
   }
 }
 
-/** A pack's name: its content's SHA-256, so `check` can tell a damaged pack by its name. */
-export function packName(pack: Buffer): string {
-  const id = createHash('sha256').update(pack).digest('hex');
-  return `data/${id.slice(0, 2)}/${id}`;
+/**
+ * A pack's id: the SHA-256 of its sealed header (which lists, and through the seal vouches
+ * for, every blob in it; its random nonce makes it unique). Hashing the header rather than
+ * the whole pack saves a pass over every byte stored; the blobs are authenticated anyway.
+ */
+export function packIdFromHeader(sealedHeader: Buffer): string {
+  return createHash('sha256').update(sealedHeader).digest('hex');
 }
 
 export function packIdOf(name: string): string {

@@ -31,8 +31,27 @@ function encoder(level: number): Encoder {
   return e;
 }
 
+/** Samples of this size decide whether a large blob is worth compressing at all. */
+const SAMPLE = 4096;
+
+/**
+ * True when two samples of `data` (its start and middle) do not shrink: random or already
+ * compressed bytes, which half a typical tree is. Compressing them whole would cost a
+ * core's time for nothing.
+ */
+function incompressible(data: Buffer): boolean {
+  if (data.length < 16 * SAMPLE) return false;
+  const e = encoder(1);
+  const mid = Math.floor(data.length / 2);
+  for (const at of [0, mid]) {
+    if (e.encodeSync(data.subarray(at, at + SAMPLE)).length < SAMPLE * 0.97) return false;
+  }
+  return true;
+}
+
 /** The stored form of `data`: a codec byte and the payload. */
 export function encodeBlob(data: Buffer, mode: CompressionMode): Buffer {
+  if (mode === 'auto' && incompressible(data)) return Buffer.concat([Buffer.of(RAW), data]);
   if (mode !== 'off' && data.length >= MIN_COMPRESS) {
     const packed = encoder(LEVEL[mode]).encodeSync(data);
     if (packed.length + 1 < data.length) return Buffer.concat([Buffer.of(ZSTD), packed]);

@@ -45,8 +45,11 @@ export class PackBuilder {
     this.size += sealed.length;
   }
 
-  /** The pack file's bytes; the builder is spent afterwards. */
-  finish(keys: MasterKeys): Buffer {
+  /**
+   * The pack file's parts, in order (blobs, sealed header, trailer), and its id; the builder
+   * is spent afterwards.
+   */
+  finish(keys: MasterKeys): { parts: Buffer[]; sealedHeader: Buffer; size: number } {
     const header = Buffer.alloc(this.entries.length * ENTRY);
     this.entries.forEach((e, i) => {
       const at = i * ENTRY;
@@ -58,9 +61,9 @@ export class PackBuilder {
     const sealedHeader = seal(keys.encrypt, header, CONTEXT.packHeader);
     const trailer = Buffer.alloc(TRAILER);
     trailer.writeUInt32LE(sealedHeader.length);
-    const out = Buffer.concat([...this.parts, sealedHeader, trailer]);
+    const parts = [...this.parts, sealedHeader, trailer];
     this.parts.length = 0;
-    return out;
+    return { parts, sealedHeader, size: this.size + sealedHeader.length + TRAILER };
   }
 }
 
@@ -75,7 +78,7 @@ export function parsePackTail(
   keys: MasterKeys,
   tail: Buffer,
   packSize: number,
-): { entries: PackEntry[] } | { needed: number } {
+): { entries: PackEntry[]; sealedHeader: Buffer } | { needed: number } {
   if (tail.length < TRAILER) throw new Error('pack is shorter than its trailer');
   const headerLength = tail.readUInt32LE(tail.length - TRAILER);
   if (headerLength + TRAILER > packSize) throw new Error('pack header length is out of range');
@@ -101,5 +104,5 @@ export function parsePackTail(
   if (offset + headerLength + TRAILER !== packSize) {
     throw new Error('pack header does not account for the whole pack');
   }
-  return { entries };
+  return { entries, sealedHeader: sealed };
 }

@@ -3,7 +3,7 @@
 // callers store and fetch blobs by id, and commit batches.
 import { randomBytes } from 'node:crypto';
 import type { Backend } from './backend';
-import { NotInBackend, packFile, packIdOf, packName } from './backend';
+import { NotInBackend, packFile, packIdFromHeader, packIdOf } from './backend';
 import { decodeBlob, encodeBlob } from './codec';
 import type { CompressionMode } from './codec';
 import type { MasterKeys } from './crypto';
@@ -179,11 +179,11 @@ export class Repository {
     return new PackBuilder();
   }
 
-  /** A finished pack's bytes and id, not written yet (mark it pending first). */
-  finishPack(builder: PackBuilder): { pack: string; bytes: Buffer; entries: PackEntry[] } {
+  /** A finished pack's parts and id, not written yet (mark it pending first). */
+  finishPack(builder: PackBuilder): { pack: string; parts: Buffer[]; entries: PackEntry[] } {
     const entries = [...builder.entries];
-    const bytes = builder.finish(this.keys);
-    return { pack: packIdOf(packName(bytes)), bytes, entries };
+    const { parts, sealedHeader } = builder.finish(this.keys);
+    return { pack: packIdFromHeader(sealedHeader), parts, entries };
   }
 
   /**
@@ -194,9 +194,9 @@ export class Repository {
     builder: PackBuilder,
     index: Pick<PackIndex, 'beginPack' | 'addPack'>,
   ): Promise<{ pack: string; entries: PackEntry[] }> {
-    const { pack, bytes, entries } = this.finishPack(builder);
+    const { pack, parts, entries } = this.finishPack(builder);
     await index.beginPack(pack);
-    await this.backend.write(packFile(pack), bytes);
+    await this.backend.write(packFile(pack), parts);
     await index.addPack(pack, entries);
     return { pack, entries };
   }
@@ -235,6 +235,10 @@ export class Repository {
         parsed = parsePackTail(this.keys, tail, st.size);
       }
       if ('needed' in parsed) throw new Error('pack header keeps growing');
+      // The id names the header: a pack stored under another pack's name is found here.
+      if (packIdFromHeader(parsed.sealedHeader) !== pack) {
+        throw new Error('its header does not hash to its name');
+      }
       return parsed.entries;
     } catch (err) {
       if (err instanceof NotInBackend) throw err;

@@ -50,28 +50,39 @@ async function store(job: StoreJob): Promise<void> {
   const repo = repositoryFromSpec(job.repo);
   let group: { file: number; data: Buffer }[] = [];
   let groupBytes = 0;
+  let answered: Promise<void> = Promise.resolve();
   const flush = async () => {
     if (group.length === 0) return;
-    const chunks = group.map((c) => ({
+    const cut = group;
+    group = [];
+    groupBytes = 0;
+    const chunks = cut.map((c) => ({
       file: c.file,
       hash: repo.blobId(c.data),
       size: c.data.length,
     }));
-    const { write } = await ask<Reserved>({ kind: 'cut', chunks });
-    // The new chunks, compressed and sealed here; the main thread packs and writes them.
-    const blobs: SealedBlob[] = [];
-    for (let k = 0; k < group.length; k++) {
-      if (!write[k]) continue;
-      const data = group[k]!.data;
-      blobs.push({
-        id: chunks[k]!.hash,
-        raw: data.length,
-        sealed: repo.sealBlob(chunks[k]!.hash, data),
-      });
-    }
-    if (blobs.length > 0) post({ kind: 'sealed', blobs });
-    group = [];
-    groupBytes = 0;
+    // One group waits for its answer while this thread reads and cuts the next.
+    await answered;
+    answered = ask<Reserved>({ kind: 'cut', chunks }).then(({ write }) => {
+      // The new chunks, compressed and sealed here; the main thread packs and writes them.
+      const blobs: SealedBlob[] = [];
+      for (let k = 0; k < cut.length; k++) {
+        if (!write[k]) continue;
+        const data = cut[k]!.data;
+        blobs.push({
+          id: chunks[k]!.hash,
+          raw: data.length,
+          sealed: repo.sealBlob(chunks[k]!.hash, data),
+        });
+      }
+      // Moved, not copied, where a blob owns its whole memory (a pooled small one is copied).
+      const moved = blobs
+        .map((b) => b.sealed)
+        .filter((u) => u.byteOffset === 0 && u.byteLength === u.buffer.byteLength)
+        .map((u) => u.buffer as ArrayBuffer);
+      if (blobs.length > 0)
+        port!.postMessage({ kind: 'sealed', blobs } satisfies FromThread, moved);
+    });
   };
   for (let file = 0; file < job.files.length; file++) {
     const fd = fs.openSync(bytesOf(job.files[file]!), 'r');
@@ -108,6 +119,7 @@ async function store(job: StoreJob): Promise<void> {
     if (groupBytes >= GROUP_BYTES || group.length >= GROUP_CHUNKS) await flush();
   }
   await flush();
+  await answered;
 }
 
 /** A chunk that cannot be read back: missing from the index or a pack, or damaged. */

@@ -31,6 +31,8 @@ const JOB_BYTES = 16 * 1024 * 1024;
 const JOB_FILES = 256;
 /** Chunks a verify job reads. */
 const CHECK_JOB_CHUNKS = 64;
+/** Packs written at once by one writer (16 MiB each, by default). */
+const PACKS_IN_FLIGHT = 3;
 /** Chunks a stream looks up in the index at once. */
 const LOOKUP_BATCH = 64;
 
@@ -170,8 +172,8 @@ export class ProviderChunks {
     });
   }
 
-  /** The pack being written now, if any (one at a time, while the next one fills). */
-  private inflight: Promise<void> = Promise.resolve();
+  /** Packs being written now (a few at a time, while the next one fills). */
+  private inflight: Promise<void>[] = [];
 
   /** Adds a sealed blob to the current pack; a full pack starts being written. */
   private async addBlob(id: string, type: BlobType, sealed: Buffer, raw: number): Promise<void> {
@@ -181,18 +183,20 @@ export class ProviderChunks {
 
   /**
    * Starts writing the current pack (marked pending, written, indexed) and begins a new one.
-   * Waits first for the pack before it: at most one pack is written while the next fills.
+   * With PACKS_IN_FLIGHT packs being written already, waits for the oldest first: the
+   * memory held is bounded, and the disk's flushes overlap the threads' work.
    */
   private async rotatePack(): Promise<void> {
     if (this.pack.count === 0) return;
     const full = this.pack;
     this.pack = this.repo.newPack();
-    await this.inflight;
-    this.inflight = this.repo.writePack(full, this.repository.index).then(({ entries }) => {
+    while (this.inflight.length >= PACKS_IN_FLIGHT) await this.inflight.shift();
+    const writing = this.repo.writePack(full, this.repository.index).then(({ entries }) => {
       for (const e of entries) this.writing.delete(e.id);
     });
-    // Surfaced at the next rotation or at commit.
-    this.inflight.catch(() => {});
+    // Surfaced when awaited: at a later rotation or at commit.
+    writing.catch(() => {});
+    this.inflight.push(writing);
   }
 
   /**
@@ -349,7 +353,7 @@ export class ProviderChunks {
    */
   async commit(): Promise<void> {
     await this.rotatePack();
-    await this.inflight;
+    while (this.inflight.length > 0) await this.inflight.shift();
   }
 
   /**
@@ -402,7 +406,7 @@ export class ProviderChunks {
   /** After a failure: gives back the claims this attempt made (written packs stay for prune). */
   async abandon(): Promise<void> {
     this.pack = this.repo.newPack();
-    await this.inflight.catch(() => {});
+    await Promise.allSettled(this.inflight.splice(0));
     await this.release([...this.claimed]);
     this.claimed.clear();
   }

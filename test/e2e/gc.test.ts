@@ -158,7 +158,7 @@ describe('garbage collection and reset-state (real dev server, Redis, repository
     );
     const pending = repo.finishPack(pb);
     await index.beginPack(pending.pack);
-    await repo.backend.write(packFile(pending.pack), pending.bytes);
+    await repo.backend.write(packFile(pending.pack), pending.parts);
     const pendingFile = path.join(view.dir, packFile(pending.pack));
     fs.utimesSync(pendingFile, new Date(hourAgo), new Date(hourAgo));
     // What a writer killed mid-write leaves: an old and a young temporary file.
