@@ -6,11 +6,10 @@ import { COMPRESSION_MODES } from './codec';
 import { RepositoryConfigError } from './errors';
 import { DEFAULT_PACK_SIZE } from './repository';
 
-export interface RepositoryPlace {
-  backend: 'local';
-  /** Local: the repository's directory. */
-  dir: string;
-}
+/** Where a repository is: a directory, or a bucket of an S3-compatible store. */
+export type RepositoryPlace =
+  | { backend: 'local'; dir: string }
+  | { backend: 's3'; endpoint: string; bucket: string; prefix: string; region: string };
 
 export interface RepositoryConfigSection {
   place: RepositoryPlace;
@@ -28,6 +27,10 @@ export const DEFAULT_PASSWORD_ENV = 'KARBOR_REPOSITORY_PASSWORD';
 const KEYS = new Set([
   'backend',
   'path',
+  'endpoint',
+  'bucket',
+  'prefix',
+  'region',
   'password_env',
   'password_file',
   'compression',
@@ -49,9 +52,34 @@ export function repositorySettings(
     new RepositoryConfigError(`provider ${providerId}: [repository] ${what}`);
   for (const k of Object.keys(s)) if (!KEYS.has(k)) throw bad(`has no setting ${k}`);
   const backend = s.backend ?? 'local';
-  if (backend !== 'local') throw bad(`backend must be local, not ${JSON.stringify(backend)}`);
-  const dir = s.path ?? defaultDir;
-  if (!path.isAbsolute(dir)) throw bad(`path must be absolute, not ${JSON.stringify(dir)}`);
+  let place: RepositoryPlace;
+  if (backend === 'local') {
+    const dir = s.path ?? defaultDir;
+    if (!path.isAbsolute(dir)) throw bad(`path must be absolute, not ${JSON.stringify(dir)}`);
+    place = { backend, dir };
+  } else if (backend === 's3') {
+    const endpoint = s.endpoint ?? '';
+    if (!/^https?:\/\/[^\s/]+(:\d+)?\/?$/.test(endpoint)) {
+      throw bad(`endpoint must be an http(s)://host[:port] URL, not ${JSON.stringify(endpoint)}`);
+    }
+    const bucket = s.bucket ?? '';
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+      throw bad(`bucket must be an S3 bucket name, not ${JSON.stringify(bucket)}`);
+    }
+    const prefix = s.prefix ?? '';
+    if (prefix !== '' && !/^[A-Za-z0-9._\-/]+\/$/.test(prefix)) {
+      throw bad('prefix must be empty or end in / (letters, digits, . _ - /)');
+    }
+    place = {
+      backend,
+      endpoint: endpoint.replace(/\/$/, ''),
+      bucket,
+      prefix,
+      region: s.region ?? 'us-east-1',
+    };
+  } else {
+    throw bad(`backend must be local or s3, not ${JSON.stringify(backend)}`);
+  }
   const passwordEnv = s.password_env ?? DEFAULT_PASSWORD_ENV;
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(passwordEnv)) {
     throw bad(`password_env must name an environment variable, not ${JSON.stringify(passwordEnv)}`);
@@ -70,7 +98,7 @@ export function repositorySettings(
   const autoInit = s.auto_init ?? 'false';
   if (autoInit !== 'true' && autoInit !== 'false') throw bad('auto_init must be true or false');
   return {
-    place: { backend: 'local', dir },
+    place,
     passwordEnv,
     ...(s.password_file !== undefined ? { passwordFile: s.password_file } : {}),
     compression,

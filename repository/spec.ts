@@ -4,8 +4,9 @@ import type { Backend } from './backend';
 import type { CompressionMode } from './codec';
 import { LocalBackend } from './local-backend';
 import { Repository } from './repository';
+import type { S3Backend as S3BackendClass, S3Place } from './s3-backend';
 
-export type BackendSpec = { kind: 'local'; dir: string };
+export type BackendSpec = { kind: 'local'; dir: string } | ({ kind: 's3' } & S3Place);
 
 export interface RepositorySpec {
   backend: BackendSpec;
@@ -20,7 +21,11 @@ export interface RepositorySpec {
 }
 
 export function backendFor(spec: BackendSpec): Backend {
-  return new LocalBackend(spec.dir);
+  if (spec.kind === 'local') return new LocalBackend(spec.dir);
+  // Loaded only where a repository is on S3: the SDK is large.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { S3Backend } = require('./s3-backend') as { S3Backend: typeof S3BackendClass };
+  return new S3Backend(spec);
 }
 
 export function specOf(repo: Repository, backend: BackendSpec): RepositorySpec {

@@ -16,7 +16,7 @@ import { repositorySectionOf } from '../../providers/repository-section';
 import { DEFAULT_KDF } from '../../repository/crypto';
 import { RepositoryConfigError } from '../../repository/errors';
 import { addKey, listKeys, removeKey } from '../../repository/key-store';
-import { LocalBackend } from '../../repository/local-backend';
+import { backendFor } from '../../repository/spec';
 import { Repository } from '../../repository/repository';
 import { printJson, printTable } from '../output';
 
@@ -125,11 +125,14 @@ export function addRepositoryCommands(program: Command, deps: RepositoryCommandD
               `no password: set ${s.passwordEnv} (or password_file in the provider's [repository] section)`,
             );
           }
-          const r = await Repository.init(new LocalBackend(s.place.dir), secret, {
-            kdfCost: DEFAULT_KDF,
-          });
-          if (deps.json(cmd)) return printJson({ id: r.id, location: s.place.dir, key: r.keyId });
-          deps.out(`created repository ${r.id} at ${s.place.dir} (key ${r.keyId.slice(0, 12)})`);
+          const backend = backendFor(repositories.backendSpec(s));
+          const r = await Repository.init(backend, secret, { kdfCost: DEFAULT_KDF });
+          if (deps.json(cmd)) {
+            return printJson({ id: r.id, location: backend.location, key: r.keyId });
+          }
+          deps.out(
+            `created repository ${r.id} at ${backend.location} (key ${r.keyId.slice(0, 12)})`,
+          );
         }),
       ),
     );

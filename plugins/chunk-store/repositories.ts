@@ -9,13 +9,13 @@ import { RedisKeys } from '../../bank/keys';
 import { RedisPackIndex } from '../../bank/pack-index';
 import { RepositoryConfigError } from '../../repository/errors';
 import type { Secret } from '../../repository/key-store';
-import { LocalBackend } from '../../repository/local-backend';
+import type { Backend } from '../../repository/backend';
 import { Repository } from '../../repository/repository';
 import type { PackIndex } from '../../repository/repository';
 import { repositorySettings } from '../../repository/settings';
 import type { RepositoryConfigSection } from '../../repository/settings';
-import { specOf } from '../../repository/spec';
-import type { RepositorySpec } from '../../repository/spec';
+import { backendFor, specOf } from '../../repository/spec';
+import type { BackendSpec, RepositorySpec } from '../../repository/spec';
 
 export interface OpenedRepository {
   repo: Repository;
@@ -71,7 +71,7 @@ export class Repositories {
     section?: Record<string, string>,
   ): Promise<OpenedRepository | undefined> {
     const s = this.settings(providerId, section);
-    if (!(await new LocalBackend(s.place.dir).stat('config'))) return undefined;
+    if (!(await backendFor(this.backendSpec(s)).stat('config'))) return undefined;
     return this.forProvider(providerId, section);
   }
 
@@ -94,8 +94,26 @@ export class Repositories {
     return password;
   }
 
+  /**
+   * Where the repository is, with what reaches it: an S3 store's credentials come from the
+   * worker's environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), never from a file.
+   */
+  backendSpec(s: RepositoryConfigSection): BackendSpec {
+    if (s.place.backend === 'local') return { kind: 'local', dir: s.place.dir };
+    const accessKeyId = this.env.AWS_ACCESS_KEY_ID;
+    const secretAccessKey = this.env.AWS_SECRET_ACCESS_KEY;
+    if (!accessKeyId || !secretAccessKey) {
+      throw new RepositoryConfigError(
+        `the repository is in bucket ${s.place.bucket}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in this process's environment`,
+      );
+    }
+    const { backend: _b, ...where } = s.place;
+    return { kind: 's3', ...where, accessKeyId, secretAccessKey };
+  }
+
   private async open(s: RepositoryConfigSection): Promise<OpenedRepository> {
-    const backend = new LocalBackend(s.place.dir);
+    const spec = this.backendSpec(s);
+    const backend = backendFor(spec);
     const secret = await this.secret(s);
     const settings = { compression: s.compression, packSize: s.packSize };
     let repo: Repository;
@@ -107,13 +125,13 @@ export class Repositories {
     return {
       repo,
       index: new RedisPackIndex(this.redis, this.prefix, repo.id),
-      spec: specOf(repo, { kind: 'local', dir: s.place.dir }),
+      spec: specOf(repo, spec),
     };
   }
 
   /** Creates the repository unless another worker is doing so or did (a lock in the bank). */
   private async initOnce(
-    backend: LocalBackend,
+    backend: Backend,
     secret: Secret,
     settings: { compression: RepositoryConfigSection['compression']; packSize: number },
   ): Promise<Repository> {

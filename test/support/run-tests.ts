@@ -49,9 +49,10 @@ async function main(): Promise<number> {
   }
   const filters = args.filter((a) => a !== redisFlag);
   const testDir = path.join(PROJECT_ROOT, 'dist', 'test');
-  // The crash simulations (test/crash/) and the fleet (test/fleet/) are suites of their
-  // own: `npm run test:crash`, `npm run test:fleet`.
-  const own = ['crash', 'fleet'].map((d) => `${path.sep}${d}${path.sep}`);
+  // The crash simulations (test/crash/), the fleet (test/fleet/) and the S3 backend on a
+  // SeaweedFS built from the Go module proxy (test/s3/) are suites of their own:
+  // `npm run test:crash`, `npm run test:fleet`, `npm run test:s3`.
+  const own = ['crash', 'fleet', 's3'].map((d) => `${path.sep}${d}${path.sep}`);
   const files = findTests(testDir).filter((f) =>
     filters.length === 0 ? !own.some((d) => f.includes(d)) : filters.some((x) => f.includes(x)),
   );
