@@ -6,13 +6,19 @@
 // scripts/restic from the Go module proxy into .tools/); Debian's restic, when installed,
 // is a second column.
 //   npm run bench:datapath     (KARBOR_BENCH_MB=256 for a smaller tree, KARBOR_BENCH_ROUNDS=1)
+//   KARBOR_BENCH_BACKEND=s3    both on the S3 backend of one SeaweedFS on this machine
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Plan } from '../common/documents';
 import { treeFingerprint } from '../plugins/directory/tree';
+import { S3Backend } from '../repository/s3-backend';
+import { startSeaweed } from '../scripts/seaweedfs';
+import type { SeaweedProcess } from '../scripts/seaweedfs';
+import { PROJECT_ROOT, stopProcess } from '../scripts/services';
 import { withBenchEnv } from './harness';
+import type { BenchExtras } from './harness';
 
 const FS_PROVIDER = 'cf56bd3e-97a7-4078-b6d5-f36246333fd9';
 const TOTAL_MB = Number(process.env.KARBOR_BENCH_MB ?? 1024);
@@ -121,6 +127,21 @@ async function timed<T>(f: () => Promise<T> | T): Promise<[T, number]> {
   return [v, (performance.now() - t0) / 1000];
 }
 
+/** Bytes and objects under a prefix of a bucket. */
+async function bucketUsage(
+  weed: SeaweedProcess,
+  bucket: string,
+): Promise<{ bytes: number; files: number }> {
+  const backend = new S3Backend({ ...weed, bucket, prefix: '', region: 'us-east-1' });
+  let bytes = 0;
+  let files = 0;
+  for await (const f of backend.list('')) {
+    bytes += f.size;
+    files++;
+  }
+  return { bytes, files };
+}
+
 /** restic 0.18.1 as scripts/restic builds it. */
 const RESTIC = path.join(__dirname, '..', '..', '.tools', 'restic-0.18.1', 'restic');
 
@@ -130,107 +151,153 @@ async function main(): Promise<void> {
       `restic 0.18.1 not found at ${RESTIC}: run bash scripts/restic (a Go build, ~2 min)`,
     );
   }
-  await withBenchEnv('datapath', async ({ work, cfg, svc }) => {
-    const tree = path.join(work, 'tree');
-    const bytes = makeTree(tree);
-    const mib = bytes / 1024 / 1024;
-    const plan: Plan = {
-      id: 'bench-tree',
-      name: 'tree',
-      provider_id: FS_PROVIDER,
-      project_id: cfg.projectId,
-      resources: [{ id: tree, type: 'Karbor::Directory', name: 'tree' }],
+  const onS3 = process.env.KARBOR_BENCH_BACKEND === 's3';
+  let weed: SeaweedProcess | undefined;
+  /** On S3: a SeaweedFS, and the shipped provider with its repository in a bucket. */
+  const extras = async (work: string): Promise<BenchExtras> => {
+    if (!onS3) return {};
+    weed = await startSeaweed({
+      dir: path.join(work, 'weed'),
+      logFile: path.join(work, 'weed.log'),
+    });
+    const providersDir = path.join(work, 'providers');
+    fs.mkdirSync(providersDir);
+    const shipped = fs.readFileSync(
+      path.join(PROJECT_ROOT, 'providers.d', 'filesystem.conf'),
+      'utf8',
+    );
+    const repository = `[repository]\nbackend = s3\nendpoint = ${weed.endpoint}\nbucket = karbor-bench\nauto_init = true\n`;
+    fs.writeFileSync(
+      path.join(providersDir, 'filesystem.conf'),
+      shipped.replace(/\[repository\][\s\S]*$/, repository),
+    );
+    const w = weed;
+    return {
+      providersDir,
+      env: { AWS_ACCESS_KEY_ID: w.accessKeyId, AWS_SECRET_ACCESS_KEY: w.secretAccessKey },
+      stop: () => stopProcess(w.pid, 5000),
     };
-    const protect = async () => {
-      const { checkpoint_id } = await svc.executeOperation(plan, 'protect');
-      const r = await svc.waitForProtect(checkpoint_id);
-      if (r.status !== 'available') throw new Error(`protect failed: ${r.reason}`);
-      return checkpoint_id;
-    };
-    const store = path.join(cfg.dataDir!, FS_PROVIDER, 'repository');
-    const target = path.join(work, 'restored');
-    const repo = path.join(work, 'restic-repo');
-    const env = {
-      ...process.env,
-      RESTIC_REPOSITORY: repo,
-      RESTIC_PASSWORD: 'bench',
-      RESTIC_CACHE_DIR: path.join(work, 'restic-cache'),
-    };
-    const restic = (args: string[]) =>
-      execFileSync(RESTIC, ['-q', ...args], { env, stdio: 'ignore' });
+  };
+  await withBenchEnv(
+    'datapath',
+    async ({ work, cfg, svc }) => {
+      const tree = path.join(work, 'tree');
+      const bytes = makeTree(tree);
+      const mib = bytes / 1024 / 1024;
+      const plan: Plan = {
+        id: 'bench-tree',
+        name: 'tree',
+        provider_id: FS_PROVIDER,
+        project_id: cfg.projectId,
+        resources: [{ id: tree, type: 'Karbor::Directory', name: 'tree' }],
+      };
+      const protect = async () => {
+        const { checkpoint_id } = await svc.executeOperation(plan, 'protect');
+        const r = await svc.waitForProtect(checkpoint_id);
+        if (r.status !== 'available') throw new Error(`protect failed: ${r.reason}`);
+        return checkpoint_id;
+      };
+      const store = path.join(cfg.dataDir!, FS_PROVIDER, 'repository');
+      const target = path.join(work, 'restored');
+      const repo = path.join(work, 'restic-repo');
+      const env = {
+        ...process.env,
+        RESTIC_REPOSITORY: weed ? `s3:${weed.endpoint}/restic-bench` : repo,
+        ...(weed
+          ? { AWS_ACCESS_KEY_ID: weed.accessKeyId, AWS_SECRET_ACCESS_KEY: weed.secretAccessKey }
+          : {}),
+        RESTIC_PASSWORD: 'bench',
+        RESTIC_CACHE_DIR: path.join(work, 'restic-cache'),
+      };
+      const restic = (args: string[]) =>
+        execFileSync(RESTIC, ['-q', ...args], { env, stdio: 'ignore' });
 
-    // Each round starts both tools from empty stores; the medians are reported, since one
-    // run on a small shared machine swings by tens of percent.
-    const rounds = Number(process.env.KARBOR_BENCH_ROUNDS ?? 3);
-    const t = { protect: [] as number[], reprotect: [] as number[], restore: [] as number[] };
-    const r = { protect: [] as number[], reprotect: [] as number[], restore: [] as number[] };
-    let storedAfterFirst = 0;
-    let newOnReprotect = 0;
-    let ourFiles = 0;
-    let resticStored = 0;
-    let resticNew = 0;
-    let resticFiles = 0;
-    for (let round = 0; round < rounds; round++) {
-      fs.rmSync(store, { recursive: true, force: true });
-      const [first, tp] = await timed(protect);
-      storedAfterFirst = duBytes(store);
-      ourFiles = fileCount(store);
-      const [second, trp] = await timed(protect);
-      newOnReprotect = duBytes(store) - storedAfterFirst;
-      const [, tr] = await timed(async () => {
-        const { restore_id } = await svc.restore({
-          providerId: FS_PROVIDER,
-          checkpointId: first,
-          restoreTarget: { [tree]: target },
+      // Each round starts both tools from empty stores; the medians are reported, since one
+      // run on a small shared machine swings by tens of percent.
+      const rounds = Number(process.env.KARBOR_BENCH_ROUNDS ?? 3);
+      const t = { protect: [] as number[], reprotect: [] as number[], restore: [] as number[] };
+      const r = { protect: [] as number[], reprotect: [] as number[], restore: [] as number[] };
+      let storedAfterFirst = 0;
+      let newOnReprotect = 0;
+      let ourFiles = 0;
+      let resticStored = 0;
+      let resticNew = 0;
+      let resticFiles = 0;
+      /** What our repository holds: bytes and files (objects). */
+      const ours = async () =>
+        weed
+          ? bucketUsage(weed, 'karbor-bench')
+          : { bytes: duBytes(store), files: fileCount(store) };
+      const theirs = async () =>
+        weed ? bucketUsage(weed, 'restic-bench') : { bytes: duBytes(repo), files: fileCount(repo) };
+      if (weed && rounds > 1) throw new Error('on S3, run one round (KARBOR_BENCH_ROUNDS=1)');
+      for (let round = 0; round < rounds; round++) {
+        fs.rmSync(store, { recursive: true, force: true });
+        const [first, tp] = await timed(protect);
+        ({ bytes: storedAfterFirst, files: ourFiles } = await ours());
+        const [second, trp] = await timed(protect);
+        newOnReprotect = (await ours()).bytes - storedAfterFirst;
+        const [, tr] = await timed(async () => {
+          const { restore_id } = await svc.restore({
+            providerId: FS_PROVIDER,
+            checkpointId: first,
+            restoreTarget: { [tree]: target },
+          });
+          const res = await svc.waitForRestore(restore_id);
+          if (res.status !== 'success') throw new Error(`restore failed: ${res.reason}`);
         });
-        const res = await svc.waitForRestore(restore_id);
-        if (res.status !== 'success') throw new Error(`restore failed: ${res.reason}`);
-      });
-      if (JSON.stringify(treeFingerprint(target)) !== JSON.stringify(treeFingerprint(tree))) {
-        throw new Error('restored tree differs from the original');
-      }
-      t.protect.push(tp);
-      t.reprotect.push(trp);
-      t.restore.push(tr);
-      for (const id of [first, second]) {
-        await svc.deleteCheckpoint(FS_PROVIDER, id);
-        await svc.waitForDelete(id);
-      }
-      fs.rmSync(target, { recursive: true, force: true });
+        if (JSON.stringify(treeFingerprint(target)) !== JSON.stringify(treeFingerprint(tree))) {
+          throw new Error('restored tree differs from the original');
+        }
+        t.protect.push(tp);
+        t.reprotect.push(trp);
+        t.restore.push(tr);
+        for (const id of [first, second]) {
+          await svc.deleteCheckpoint(FS_PROVIDER, id);
+          await svc.waitForDelete(id);
+        }
+        fs.rmSync(target, { recursive: true, force: true });
 
-      fs.rmSync(repo, { recursive: true, force: true });
-      fs.rmSync(env.RESTIC_CACHE_DIR, { recursive: true, force: true });
-      restic(['init']);
-      const [, rp] = await timed(() => restic(['backup', tree]));
-      resticStored = duBytes(repo);
-      resticFiles = fileCount(repo);
-      const [, rrp] = await timed(() => restic(['backup', tree]));
-      resticNew = duBytes(repo) - resticStored;
-      const [, rr] = await timed(() => restic(['restore', 'latest', '--target', target]));
-      fs.rmSync(target, { recursive: true, force: true });
-      r.protect.push(rp);
-      r.reprotect.push(rrp);
-      r.restore.push(rr);
-    }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const rate = (t: number) => mib / t;
-    const row = (name: string, ours: number, theirs: number, unit: string, higherIsBetter = true) =>
+        fs.rmSync(repo, { recursive: true, force: true });
+        fs.rmSync(env.RESTIC_CACHE_DIR, { recursive: true, force: true });
+        restic(['init']);
+        const [, rp] = await timed(() => restic(['backup', tree]));
+        ({ bytes: resticStored, files: resticFiles } = await theirs());
+        const [, rrp] = await timed(() => restic(['backup', tree]));
+        resticNew = (await theirs()).bytes - resticStored;
+        const [, rr] = await timed(() => restic(['restore', 'latest', '--target', target]));
+        fs.rmSync(target, { recursive: true, force: true });
+        r.protect.push(rp);
+        r.reprotect.push(rrp);
+        r.restore.push(rr);
+      }
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      const rate = (t: number) => mib / t;
+      const row = (
+        name: string,
+        ours: number,
+        theirs: number,
+        unit: string,
+        higherIsBetter = true,
+      ) =>
+        console.log(
+          `${name.padEnd(22)} ${ours.toFixed(1).padStart(10)} ${theirs.toFixed(1).padStart(10)} ${unit.padEnd(6)} ${(higherIsBetter ? ours / theirs : theirs / ours).toFixed(2).padStart(6)}x`,
+        );
       console.log(
-        `${name.padEnd(22)} ${ours.toFixed(1).padStart(10)} ${theirs.toFixed(1).padStart(10)} ${unit.padEnd(6)} ${(higherIsBetter ? ours / theirs : theirs / ours).toFixed(2).padStart(6)}x`,
+        `tree: ${mib.toFixed(0)} MiB in ${treeFingerprint(tree).length} entries; restic ${execFileSync(RESTIC, ['version'], { encoding: 'utf8' }).split(' ')[1]} (compression auto), karbor zstd + AES-256-GCM; ${weed ? 'both on S3 (one SeaweedFS)' : 'both on the local disk'}; median of ${rounds} rounds`,
       );
-    console.log(
-      `tree: ${mib.toFixed(0)} MiB in ${treeFingerprint(tree).length} entries; restic ${execFileSync(RESTIC, ['version'], { encoding: 'utf8' }).split(' ')[1]} (compression auto), karbor zstd + AES-256-GCM; median of ${rounds} rounds`,
-    );
-    console.log('                          karbor     restic unit    ratio (>1: karbor better)');
-    row('protect', rate(median(t.protect)), rate(median(r.protect)), 'MiB/s');
-    row('re-protect unchanged', rate(median(t.reprotect)), rate(median(r.reprotect)), 'MiB/s');
-    row('restore', rate(median(t.restore)), rate(median(r.restore)), 'MiB/s');
-    row('stored', storedAfterFirst / 1024 / 1024, resticStored / 1024 / 1024, 'MiB', false);
-    row('files in the store', ourFiles, resticFiles, 'files', false);
-    console.log(
-      `new bytes stored by the unchanged re-protect: karbor ${(newOnReprotect / 1024).toFixed(0)} KiB, restic ${(resticNew / 1024).toFixed(0)} KiB`,
-    );
-  });
+      console.log('                          karbor     restic unit    ratio (>1: karbor better)');
+      row('protect', rate(median(t.protect)), rate(median(r.protect)), 'MiB/s');
+      row('re-protect unchanged', rate(median(t.reprotect)), rate(median(r.reprotect)), 'MiB/s');
+      row('restore', rate(median(t.restore)), rate(median(r.restore)), 'MiB/s');
+      row('stored', storedAfterFirst / 1024 / 1024, resticStored / 1024 / 1024, 'MiB', false);
+      row('files in the store', ourFiles, resticFiles, 'files', false);
+      console.log(
+        `new bytes stored by the unchanged re-protect: karbor ${(newOnReprotect / 1024).toFixed(0)} KiB, restic ${(resticNew / 1024).toFixed(0)} KiB`,
+      );
+    },
+    extras,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -27,11 +27,20 @@ export interface BenchEnv {
   alsoRun: (worker: Worker) => void;
 }
 
+/** What a benchmark adds before its worker starts: providers, environment, a server. */
+export interface BenchExtras {
+  providersDir?: string;
+  env?: Record<string, string>;
+  stop?: () => Promise<void>;
+}
+
 export async function withBenchEnv(
   name: string,
   body: (env: BenchEnv) => Promise<void>,
+  extras: (work: string) => Promise<BenchExtras> = () => Promise.resolve({}),
 ): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), `karbor-bench-${name}-`));
+  const more = await extras(work);
   const [redisSrv, temporalSrv] = await Promise.all([
     startRedis({ dir: path.join(work, 'redis'), appendfsync: 'off' }),
     startTemporal({ cli: temporalCliPath(PROJECT_ROOT), logFile: path.join(work, 'temporal.log') }),
@@ -47,6 +56,7 @@ export async function withBenchEnv(
     dataDir: path.join(work, 'data'),
     leases: DEFAULT_LEASE_SETTINGS,
     gc: DEFAULT_GC_SETTINGS,
+    ...(more.providersDir ? { providersDir: more.providersDir } : {}),
   };
   const redis = await connectRedis(cfg.redisUrl, 'bench-worker');
   const connection = await NativeConnection.connect({ address: cfg.temporalAddress });
@@ -56,7 +66,7 @@ export async function withBenchEnv(
       connection,
       redis,
       // The bench's repositories are throwaway: a fixed password unless one is given.
-      env: { KARBOR_REPOSITORY_PASSWORD: 'karbor-bench', ...process.env },
+      env: { KARBOR_REPOSITORY_PASSWORD: 'karbor-bench', ...process.env, ...more.env },
     }),
   ];
   const runs = [workers[0]!.run()];
@@ -80,6 +90,7 @@ export async function withBenchEnv(
     await connection.close();
     redis.disconnect();
     await Promise.all([stopProcess(redisSrv.pid, 5000), stopProcess(temporalSrv.pid, 5000)]);
+    await more.stop?.();
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
