@@ -126,6 +126,13 @@ export function gcActivities(deps: GcActivityDeps) {
         temp_files_removed: 0,
         operation_plans_removed: 0,
       };
+      /** A record GC could not read stays in its unfinished index: reported and logged. */
+      const leaveUnreadable = (kind: 'checkpoint' | 'restore', id: string, u: Unreadable) => {
+        report.unreadable.push({ kind, id, error: u.message });
+        actx.log.warn(`gc: ${kind} ${id} could not be read; left for the next cycle`, {
+          error: u.message,
+        });
+      };
 
       for (const id of await checkpoints.listUnfinished()) {
         beat();
@@ -138,10 +145,7 @@ export function gcActivities(deps: GcActivityDeps) {
           status === 'protecting' ? workflowIds.protect(id) : workflowIds.delete(id);
         const doc = await readOrMissing(() => checkpoints.get(id), CheckpointNotFoundError);
         if (doc instanceof Unreadable) {
-          report.unreadable.push({ kind: 'checkpoint', id, error: doc.message });
-          actx.log.warn(`gc: checkpoint ${id} could not be read; left for the next cycle`, {
-            error: doc.message,
-          });
+          leaveUnreadable('checkpoint', id, doc);
           continue;
         }
         if (!doc) {
@@ -196,10 +200,7 @@ export function gcActivities(deps: GcActivityDeps) {
         beat();
         const record = await readOrMissing(() => restores.get(id), RestoreNotFoundError);
         if (record instanceof Unreadable) {
-          report.unreadable.push({ kind: 'restore', id, error: record.message });
-          actx.log.warn(`gc: restore ${id} could not be read; left for the next cycle`, {
-            error: record.message,
-          });
+          leaveUnreadable('restore', id, record);
           continue;
         }
         if (!record || record.status !== 'in_progress') {

@@ -54,6 +54,16 @@ function newSecret(opts: { newPasswordFile?: string }): string | Buffer {
   return v;
 }
 
+/** Opens the repository with the current secret and adds a key for the new one. */
+async function addNewKey(
+  opts: { newPasswordFile?: string },
+  open: () => Promise<{ repo: Repository }>,
+): Promise<{ r: Repository; id: string }> {
+  const secret = newSecret(opts);
+  const { repo: r } = await open();
+  return { r, id: await addKey(r.backend, r.keys, secret, DEFAULT_KDF) };
+}
+
 function parseShare(v: string): number {
   const m = /^(\d+(?:\.\d+)?)%$/.exec(v);
   const n = m ? Number(m[1]) : NaN;
@@ -169,9 +179,7 @@ export function addRepositoryCommands(program: Command, deps: RepositoryCommandD
   ).action(
     action(async (providerId: string, opts: { newPasswordFile?: string }, cmd: Command) =>
       withRepository(deps, cmd, providerId, async ({ open }) => {
-        const secret = newSecret(opts);
-        const { repo: r } = await open();
-        const id = await addKey(r.backend, r.keys, secret, DEFAULT_KDF);
+        const { r, id } = await addNewKey(opts, open);
         if (deps.json(cmd)) return printJson({ added: id });
         deps.out(`added key ${id}`);
       }),
@@ -200,9 +208,7 @@ export function addRepositoryCommands(program: Command, deps: RepositoryCommandD
   ).action(
     action(async (providerId: string, opts: { newPasswordFile?: string }, cmd: Command) =>
       withRepository(deps, cmd, providerId, async ({ open }) => {
-        const secret = newSecret(opts);
-        const { repo: r } = await open();
-        const id = await addKey(r.backend, r.keys, secret, DEFAULT_KDF);
+        const { r, id } = await addNewKey(opts, open);
         await r.backend.remove(`keys/${r.keyId}`);
         if (deps.json(cmd)) return printJson({ added: id, removed: r.keyId });
         deps.out(
