@@ -179,7 +179,7 @@ export function addRepositoryCommands(program: Command, deps: RepositoryCommandD
   ).action(
     action(async (providerId: string, opts: { newPasswordFile?: string }, cmd: Command) =>
       withRepository(deps, cmd, providerId, async ({ open }) => {
-        const { r, id } = await addNewKey(opts, open);
+        const { id } = await addNewKey(opts, open);
         if (deps.json(cmd)) return printJson({ added: id });
         deps.out(`added key ${id}`);
       }),
