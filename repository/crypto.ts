@@ -53,9 +53,14 @@ export function open(key: Buffer, sealed: Buffer, context: Buffer): Buffer {
   }
 }
 
-/** A blob's id: keyed, so equal content dedupes while its name reveals nothing. */
-export function blobId(keys: MasterKeys, data: Buffer): string {
-  return createHmac('sha256', keys.id).update(data).digest('hex');
+/**
+ * A blob's id: keyed, so equal content dedupes while its name reveals nothing. A document
+ * (tree) is named in a domain of its own: no file's bytes can ever carry a document's id.
+ */
+export function blobId(keys: MasterKeys, data: Buffer, type: 'data' | 'tree' = 'data'): string {
+  const h = createHmac('sha256', keys.id);
+  if (type === 'tree') h.update('karbor-repository tree\0');
+  return h.update(data).digest('hex');
 }
 
 /** scrypt settings stored with each key (so they can grow without breaking old keys). */
@@ -92,5 +97,6 @@ export const CONTEXT = {
   masterKeys: Buffer.from('karbor-repository master keys v1'),
   config: Buffer.from('karbor-repository config v1'),
   packHeader: Buffer.from('karbor-repository pack header v1'),
-  blob: (id: string) => Buffer.from(`karbor-repository blob ${id}`),
+  /** A blob opens only as the type and id it was sealed as. */
+  blob: (type: 'data' | 'tree', id: string) => Buffer.from(`karbor-repository ${type} ${id}`),
 };

@@ -147,29 +147,29 @@ export class Repository {
     return new Repository(backend, id, keys, keyId, settings);
   }
 
-  blobId(data: Buffer): string {
-    return blobId(this.keys, data);
+  blobId(data: Buffer, type: BlobType = 'data'): string {
+    return blobId(this.keys, data, type);
   }
 
   /** The stored form of a blob: compressed (unless that does not help), then sealed. */
-  sealBlob(id: string, data: Buffer): Buffer {
-    return seal(this.keys.encrypt, encodeBlob(data, this.compression), CONTEXT.blob(id));
+  sealBlob(id: string, data: Buffer, type: BlobType = 'data'): Buffer {
+    return seal(this.keys.encrypt, encodeBlob(data, this.compression), CONTEXT.blob(type, id));
   }
 
   /**
    * A blob's data from its stored form, checked three ways: the seal (nobody changed a
    * byte), the context (it is the blob of this id), and its keyed hash.
    */
-  openBlob(id: string, sealed: Buffer, file: string): Buffer {
+  openBlob(id: string, sealed: Buffer, file: string, type: BlobType): Buffer {
     let data: Buffer;
     try {
-      data = decodeBlob(open(this.keys.encrypt, sealed, CONTEXT.blob(id)));
+      data = decodeBlob(open(this.keys.encrypt, sealed, CONTEXT.blob(type, id)));
     } catch (err) {
       const why =
         err instanceof SealBroken ? err.message : `cannot decode: ${(err as Error).message}`;
       throw new RepositoryDamagedError(file, `blob ${id}: ${why}`);
     }
-    if (this.blobId(data) !== id) {
+    if (this.blobId(data, type) !== id) {
       throw new RepositoryDamagedError(file, `blob ${id} does not hash to its id`);
     }
     return data;
@@ -215,7 +215,8 @@ export class Repository {
     if (sealed.length !== at.length) {
       throw new RepositoryDamagedError(file, `blob ${id} is cut short`);
     }
-    return this.openBlob(id, sealed, file);
+    // Opened as the type the index says: a data blob re-labelled a document does not open.
+    return this.openBlob(id, sealed, file, at.type);
   }
 
   /** The blobs a pack's own header lists (what rebuild-index and check read). */

@@ -62,7 +62,12 @@ export async function checkRepository(
     const at = await index.lookup(entries.map((e) => e.id));
     entries.forEach((e, k) => {
       const where = at[k];
-      if (where?.pack === p.pack && (where.offset !== e.offset || where.length !== e.length)) {
+      const differs =
+        where?.offset !== e.offset ||
+        where.length !== e.length ||
+        where.type !== e.type ||
+        where.raw !== e.raw;
+      if (where?.pack === p.pack && differs) {
         fail(`index entry of blob ${e.id} disagrees with the header of ${file}`);
       }
     });
@@ -71,7 +76,7 @@ export async function checkRepository(
       const bytes = await repo.backend.read(file);
       for (const e of entries) {
         try {
-          repo.openBlob(e.id, bytes.subarray(e.offset, e.offset + e.length), file);
+          repo.openBlob(e.id, bytes.subarray(e.offset, e.offset + e.length), file, e.type);
         } catch (err) {
           fail((err as Error).message);
         }
@@ -97,7 +102,13 @@ export async function checkRepository(
       headers.set(e.at.pack, listed);
     }
     const h = listed.get(e.id);
-    if (!h || h.offset !== e.at.offset || h.length !== e.at.length) {
+    if (
+      !h ||
+      h.offset !== e.at.offset ||
+      h.length !== e.at.length ||
+      h.type !== e.at.type ||
+      h.raw !== e.at.raw
+    ) {
       fail(
         `blob ${e.id} is indexed in ${packFile(e.at.pack)}, whose header does not list it there`,
       );

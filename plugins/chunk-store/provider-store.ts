@@ -362,9 +362,9 @@ export class ProviderChunks {
    */
   async sealDocument(kind: string, doc: unknown): Promise<SealedRef> {
     const data = Buffer.from(JSON.stringify({ owner: this.owner, kind, doc }));
-    const id = this.repo.blobId(data);
+    const id = this.repo.blobId(data, 'tree');
     const [isNew] = await this.claimAndFindNew([id]);
-    if (isNew) await this.addBlob(id, 'tree', this.repo.sealBlob(id, data), data.length);
+    if (isNew) await this.addBlob(id, 'tree', this.repo.sealBlob(id, data, 'tree'), data.length);
     return { sealed: 1, repository: this.repository.repo.id, document: id };
   }
 

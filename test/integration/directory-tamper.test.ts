@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { resourceDataPrefix } from '../../bank/keys';
+import type { Redis } from 'ioredis';
+import { RedisKeys, resourceDataPrefix } from '../../bank/keys';
 import type { GraphResource } from '../../graph/resource-graph';
 import { ownerOf, ProviderChunks } from '../../plugins/chunk-store/provider-store';
 import type { DataPluginDeps } from '../../plugins/chunk-store/provider-store';
@@ -23,6 +24,8 @@ import { makeTree } from '../support/trees';
 describe('Karbor::Directory restore of tampered manifests (real redis-server)', () => {
   let deps: DataPluginDeps;
   let close: () => Promise<void>;
+  let redis: Redis;
+  let prefix: string;
   const work = () => path.join(testEnv.workDir, 'directory-tamper');
   const src = () => path.join(work(), 'src');
   const outside = () => path.join(work(), 'outside');
@@ -41,7 +44,10 @@ describe('Karbor::Directory restore of tampered manifests (real redis-server)', 
     });
 
   before(async () => {
-    ({ deps, close } = await dataPluginDeps('directory-tamper', path.join(work(), 'data')));
+    ({ deps, close, redis, prefix } = await dataPluginDeps(
+      'directory-tamper',
+      path.join(work(), 'data'),
+    ));
     fs.mkdirSync(path.join(outside(), 'dir'), { recursive: true });
     fs.writeFileSync(path.join(outside(), 'victim'), 'must not change\n');
     fs.chmodSync(path.join(outside(), 'victim'), 0o600);
@@ -215,6 +221,22 @@ describe('Karbor::Directory restore of tampered manifests (real redis-server)', 
       document: good.entries.find((e) => e.chunks?.length)!.chunks![0],
     });
     await refusedWith(/is file data, not a document/);
+    // A file's bytes forged to read as a manifest of this checkpoint, and its index entry
+    // relabelled a document: it was sealed as file data, so it does not open as one.
+    const forger = await chunks('cp-forged');
+    const forged = Buffer.from(
+      JSON.stringify({ owner: ownerOf('cp-1', resource()), kind: 'directory-manifest', doc: good }),
+    );
+    const [id] = (await forger.storeStream([forged])).chunks;
+    await forger.commit();
+    const indexKey = new RedisKeys(prefix).packIndex(forger.repository.repo.id);
+    const value = (await redis.hget(indexKey, id!))!;
+    await redis.hset(indexKey, id!, value.replace(' data ', ' tree '));
+    await deps.bank.updateObject(manifestKey(), { ...ref, document: id });
+    await assert.rejects(
+      directoryPlugin(deps).operations.restore!.onMain!(ctx('restore', path.join(work(), 'no'))),
+      /is corrupt|damaged/,
+    );
     assert.ok(!fs.existsSync(path.join(work(), 'no')), 'nothing written');
     assert.deepEqual(treeMeta(outside()), before);
   });

@@ -5,6 +5,7 @@ import { ChunkRefs } from '../../bank/chunk-refs';
 import { resourceDataPrefix } from '../../bank/keys';
 import type { GraphResource } from '../../graph/resource-graph';
 import { RedisBank } from '../../bank/redis-bank';
+import type { Redis } from 'ioredis';
 import { ChunkThreads } from '../../plugins/chunk-store/chunk-threads';
 import { Repositories } from '../../plugins/chunk-store/repositories';
 import type { OpenedRepository } from '../../plugins/chunk-store/repositories';
@@ -25,7 +26,7 @@ export function testRepository(deps: DataPluginDeps): Promise<OpenedRepository> 
 export async function dataPluginDeps(
   label: string,
   dataDir: string,
-): Promise<{ deps: DataPluginDeps; close: () => Promise<void> }> {
+): Promise<{ deps: DataPluginDeps; close: () => Promise<void>; redis: Redis; prefix: string }> {
   const { redis, prefix } = await isolatedBank(label);
   const deps: DataPluginDeps = {
     bank: new RedisBank(redis, prefix),
@@ -36,6 +37,8 @@ export async function dataPluginDeps(
   };
   return {
     deps,
+    redis,
+    prefix,
     close: async () => {
       await deps.chunkThreads.close();
       redis.disconnect();
