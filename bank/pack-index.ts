@@ -33,6 +33,7 @@ function decode(value: string | null): BlobLocation | undefined {
 
 export class RedisPackIndex implements PackIndex {
   private readonly key: string;
+  private readonly keys: RedisKeys;
   private readonly pending: string;
   private readonly scripts: BankScripts;
 
@@ -42,6 +43,7 @@ export class RedisPackIndex implements PackIndex {
     repositoryId: string,
   ) {
     const keys = new RedisKeys(prefix);
+    this.keys = keys;
     this.key = keys.packIndex(repositoryId);
     this.pending = keys.packsPending(repositoryId);
     this.scripts = bankScripts(redis);
@@ -104,13 +106,19 @@ export class RedisPackIndex implements PackIndex {
     from: string,
     moved: { old: PackEntry; now: PackEntry; to: string }[],
     dropped: PackEntry[],
+    /** Whose claims keep a dropped entry (the provider the pruned chunks belong to). */
+    claimsOf?: string,
   ): Promise<number> {
+    const refs = claimsOf === undefined ? '' : this.keys.chunkRefs(claimsOf);
     const args: string[] = [];
     for (const m of moved) args.push(m.old.id, encode(from, m.old), encode(m.to, m.now));
     for (const d of dropped) args.push(d.id, encode(from, d), '');
     let changed = 0;
     for (let i = 0; i < args.length; i += BATCH * 3) {
-      const [, n] = await this.scripts.moveBlobs([this.key], args.slice(i, i + BATCH * 3));
+      const [, n] = await this.scripts.moveBlobs(
+        [this.key],
+        [refs, ...args.slice(i, i + BATCH * 3)],
+      );
       changed += Number(n);
     }
     return changed;

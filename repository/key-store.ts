@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import type { Backend } from './backend';
 import { NotInBackend } from './backend';
 import type { KdfParams, MasterKeys } from './crypto';
-import { CONTEXT, deriveKey, MIN_KDF, newKdfParams, open, SealBroken, seal } from './crypto';
+import { CONTEXT, deriveKey, MIN_KDF, newKdfParams, open, seal } from './crypto';
 import { RepositoryConfigError, RepositoryDamagedError, WrongKeyError } from './errors';
 
 interface KeyFile {
@@ -71,12 +71,17 @@ async function readKey(backend: Backend, id: string): Promise<KeyFile> {
   }
   try {
     const file = JSON.parse(body.toString('utf8')) as KeyFile;
-    const { N, r, p } = file.kdf;
+    const { N, r, p, salt } = file.kdf;
     if (file.version !== 1 || typeof file.data !== 'string') throw new Error('bad fields');
     // A planted key file must not make an opener burn minutes or gigabytes in scrypt.
-    if (![N, r, p].every(Number.isInteger) || N < MIN_KDF.N || N > 2 ** 20 || r > 32 || p > 4) {
-      throw new Error('scrypt settings out of range');
-    }
+    const sane =
+      [N, r, p].every((v) => Number.isInteger(v) && v >= 1) &&
+      N >= MIN_KDF.N &&
+      (N & (N - 1)) === 0 &&
+      128 * N * r * p <= 256 * 1024 * 1024 &&
+      typeof salt === 'string' &&
+      /^[A-Za-z0-9+/]{16,}={0,2}$/.test(salt);
+    if (!sane) throw new Error('scrypt settings out of range');
     return file;
   } catch (err) {
     throw new RepositoryDamagedError(`keys/${id}`, (err as Error).message);
@@ -107,8 +112,8 @@ export async function unlock(
   for (const id of ids.sort()) {
     const file = await readKey(backend, id).catch(() => undefined);
     if (!file) continue;
-    const kek = await deriveKey(secret, file.kdf);
     try {
+      const kek = await deriveKey(secret, file.kdf);
       const plain = open(kek, Buffer.from(file.data, 'base64'), CONTEXT.masterKeys);
       const parsed = JSON.parse(plain.toString('utf8')) as { encrypt: string; id: string };
       const keys = {
@@ -117,8 +122,8 @@ export async function unlock(
       };
       if (keys.encrypt.length !== 32 || keys.id.length !== 32) continue;
       return { keys, keyId: id };
-    } catch (err) {
-      if (!(err instanceof SealBroken)) throw err;
+    } catch {
+      // Not this key (or a key file that is not one): the next one may open.
     }
   }
   throw new WrongKeyError(

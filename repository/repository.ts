@@ -43,6 +43,8 @@ export interface PackIndex {
     from: string,
     moved: { old: PackEntry; now: PackEntry; to: string }[],
     dropped: PackEntry[],
+    /** A dropped entry whose chunk this provider's checkpoints claim stays. */
+    claimsOf?: string,
   ): Promise<number>;
   /** Every entry, streamed (maintenance: check). */
   entries(): AsyncIterable<{ id: string; at: BlobLocation | undefined; raw: string }>;

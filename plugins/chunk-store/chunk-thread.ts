@@ -331,6 +331,8 @@ if (port) {
       resolve?.(m);
       return;
     }
+    // A new job: no answer of an earlier one may reach it.
+    awaitingReply = undefined;
     run(m).then(
       () => post({ kind: 'done' }),
       (err: unknown) =>

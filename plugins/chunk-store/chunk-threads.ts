@@ -90,9 +90,19 @@ export class ChunkThreads {
               // Done once the blobs it sealed are packed too.
               void handling.then(() => resolve());
               return;
-            case 'failed':
-              reusable = true;
-              return reject(m.damage ? new DamagedChunkError(m.damage) : new Error(m.message));
+            case 'failed': {
+              // A store job may fail with a question still out (its last cut): the answer
+              // would reach the next job on this thread. Such a thread is replaced; and the
+              // failure is reported only once the handlers it started are done, so no claim
+              // lands after the caller gave back what this attempt claimed.
+              reusable = job.kind !== 'store';
+              const err = m.damage ? new DamagedChunkError(m.damage) : new Error(m.message);
+              void handling.then(
+                () => reject(err),
+                () => reject(err),
+              );
+              return;
+            }
           }
         };
         const onAbort = () => stop(signal?.reason);

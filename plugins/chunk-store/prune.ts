@@ -35,6 +35,10 @@ export interface PruneReport {
   chunks_removed: number;
   /** Bytes of packs removed, less what their live blobs took in new packs. */
   bytes_removed: number;
+  /** Packs kept because a chunk in them was claimed again while they were pruned. */
+  packs_kept_claimed: number;
+  /** Packs that could not be read (named; prune went on with the others). */
+  unreadable: string[];
 }
 
 export const DEFAULT_REPACK_SHARE = 0.2;
@@ -53,6 +57,8 @@ export async function prune(
     packs_repacked: 0,
     chunks_removed: 0,
     bytes_removed: 0,
+    packs_kept_claimed: 0,
+    unreadable: [],
   };
   for await (const p of repo.packs()) {
     opts.onPack?.();
@@ -65,7 +71,14 @@ export async function prune(
       if (pendingSince > Date.now() - STALE_PENDING_MS) continue;
       if (!opts.dryRun) await index.forgetPending(p.pack);
     }
-    const entries = await repo.packEntries(p.pack);
+    let entries: PackEntry[];
+    try {
+      entries = await repo.packEntries(p.pack);
+    } catch (err) {
+      // A damaged or stray file must not stop every other pack's space coming back.
+      report.unreadable.push((err as Error).message);
+      continue;
+    }
     const at = await index.lookup(entries.map((e) => e.id));
     const indexed = entries.filter((e, k) => at[k]?.pack === p.pack && at[k]?.offset === e.offset);
     const orphans = entries.length - indexed.length;
@@ -101,11 +114,14 @@ export async function prune(
         written = out.entries.reduce((n, e) => n + e.length, 0);
         out.entries.forEach((now, k) => moved.push({ old: live[k]!, now, to: out.pack }));
       }
-      await index.move(
-        p.pack,
-        moved,
-        indexed.filter((e) => dead.has(e.id)),
-      );
+      const dropped = indexed.filter((e) => dead.has(e.id));
+      const changed = await index.move(p.pack, moved, dropped, opts.providerId);
+      // Every entry moved or dropped: nothing points at the old pack any more. Otherwise a
+      // chunk was claimed again after all (its lock ran out): the pack stays, whole.
+      if (changed !== moved.length + dropped.length) {
+        report.packs_kept_claimed++;
+        continue;
+      }
       await repo.backend.remove(packFile(p.pack));
       report.chunks_removed += orphans + dead.size;
       report.bytes_removed += p.size - written;

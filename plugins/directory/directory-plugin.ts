@@ -243,7 +243,8 @@ async function verify(deps: DataPluginDeps, ctx: HookContext): Promise<void> {
   if (problems.length > 0) {
     throw new HookFailedError(
       `${problems.length} damaged chunk(s): ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? '; …' : ''}`,
-      true,
+      // Only missing ones: maybe a pack prune rewrote meanwhile; a retry looks them up again.
+      damaged.some((d) => d.why === 'corrupt'),
     );
   }
 }

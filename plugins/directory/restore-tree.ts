@@ -286,7 +286,12 @@ export async function restoreTree(
         throw new TreeError(`refusing manifest: ${err.message}`);
       }
       if (err instanceof DamagedFileError) {
-        throw new HookFailedError(damagedFileMessage(files[err.file]!.shown, err), true);
+        // A missing blob may be one whose pack prune rewrote after this attempt looked it
+        // up: a retry looks again. Corrupt bytes stay corrupt.
+        throw new HookFailedError(
+          damagedFileMessage(files[err.file]!.shown, err),
+          err.why === 'corrupt',
+        );
       }
       throw err;
     }
