@@ -17,6 +17,7 @@ import {
 import type { DataPluginDeps, ProviderChunks, SealedRef } from '../chunk-store/provider-store';
 import type { DataStats, HookContext, ResourcePlugin, RestoreCheck } from '../types';
 import { showPath, TreeError } from './manifest';
+import { mountOf, PSEUDO_FILESYSTEMS } from './mounts';
 import type { Manifest, ManifestEntry } from './manifest';
 import { restoreTree } from './restore-tree';
 import { walk } from './tree';
@@ -206,6 +207,11 @@ async function checkRestore(req: RestoreCheck): Promise<void> {
     );
   };
   if (!path.isAbsolute(target)) refuse('is not an absolute path');
+  const mount = mountOf(target);
+  if (mount && PSEUDO_FILESYSTEMS.has(mount.fsType)) {
+    refuse(`is on a ${mount.fsType} filesystem (${mount.mountPoint}), which holds no files`);
+  }
+  if (mount?.readOnly) refuse(`is on a read-only mount (${mount.mountPoint})`);
   // The nearest part of the target that exists must be a writable real directory.
   for (let probe = target; ; probe = path.dirname(probe)) {
     const st = await fs.promises.lstat(probe).catch(() => undefined);
