@@ -169,7 +169,7 @@ async function main(): Promise<void> {
     const repository = `[repository]\nbackend = s3\nendpoint = ${weed.endpoint}\nbucket = karbor-bench\nauto_init = true\n`;
     fs.writeFileSync(
       path.join(providersDir, 'filesystem.conf'),
-      shipped.replace(/\[repository\][\s\S]*$/, repository),
+      shipped.replace(/^\[repository\][\s\S]*$/m, repository),
     );
     const w = weed;
     return {

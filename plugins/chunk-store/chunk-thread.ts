@@ -33,6 +33,14 @@ const PROGRESS_BYTES = 4 * 1024 * 1024;
 const CACHE_BYTES = 32 * 1024 * 1024;
 
 const port = parentPort;
+
+// The AWS SDK's notice that its releases of 2027 will want Node 22 would print nine lines
+// from every thread that loads it; anything else still prints.
+process.removeAllListeners('warning');
+process.on('warning', (w) => {
+  if (w.name !== 'NodeVersionSupportWarning')
+    process.stderr.write(`karbor-worker: ${w.name}: ${w.message}\n`);
+});
 let awaitingReply: ((m: Reserved) => void) | undefined;
 
 /** Sends a question to the main thread and waits for its answer. */
