@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { fsAt } from '../directory/fs-at';
 import { BlobMissingError, RepositoryDamagedError } from '../../repository/errors';
-import type { Repository } from '../../repository/repository';
+import { PackRangeReader } from '../../repository/range-reader';
 import { repositoryFromSpec } from '../../repository/spec';
 import { Chunker } from './chunker';
 import type {
@@ -14,7 +14,6 @@ import type {
   Damage,
   FromThread,
   Job,
-  Locations,
   Reserved,
   SealedBlob,
   RestoreDest,
@@ -142,9 +141,9 @@ class ChunkUnreadable extends Error {
 }
 
 /** One blob's data, checked; ChunkUnreadable when it cannot be had. */
-async function readChunk(repo: Repository, locations: Locations, id: string): Promise<Buffer> {
+async function readChunk(reader: PackRangeReader, id: string): Promise<Buffer> {
   try {
-    return await repo.readBlob(id, locations[id]);
+    return await reader.blob(id);
   } catch (err) {
     if (err instanceof BlobMissingError) throw new ChunkUnreadable(id, 'missing', err.message);
     if (err instanceof RepositoryDamagedError)
@@ -158,15 +157,12 @@ class ChunkCache {
   private readonly entries = new Map<string, Buffer>();
   private bytes = 0;
 
-  constructor(
-    private readonly repo: Repository,
-    private readonly locations: Locations,
-  ) {}
+  constructor(private readonly reader: PackRangeReader) {}
 
   async get(hash: string): Promise<Buffer> {
     const hit = this.entries.get(hash);
     if (hit) return hit;
-    const data = await readChunk(this.repo, this.locations, hash);
+    const data = await readChunk(this.reader, hash);
     this.entries.set(hash, data);
     this.bytes += data.length;
     for (const [old, b] of this.entries) {
@@ -279,7 +275,7 @@ async function writeFile(
 }
 
 async function restore(job: RestoreJob): Promise<void> {
-  const cache = new ChunkCache(repositoryFromSpec(job.repo), job.locations);
+  const cache = new ChunkCache(new PackRangeReader(repositoryFromSpec(job.repo), job.locations));
   const progress = progressReporter();
   const opener = new DestOpener();
   try {
@@ -305,12 +301,12 @@ async function restore(job: RestoreJob): Promise<void> {
 }
 
 async function check(job: CheckJob): Promise<void> {
-  const repo = repositoryFromSpec(job.repo);
+  const reader = new PackRangeReader(repositoryFromSpec(job.repo), job.locations);
   const progress = progressReporter();
   for (let index = 0; index < job.chunks.length; index++) {
     const hash = job.chunks[index]!;
     try {
-      progress.add((await readChunk(repo, job.locations, hash)).length);
+      progress.add((await readChunk(reader, hash)).length);
     } catch (err) {
       if (!(err instanceof ChunkUnreadable)) throw err;
       post({ kind: 'damaged', damage: { hash, why: err.why, index, detail: err.detail } });
