@@ -43,10 +43,28 @@ async function portPair(): Promise<[number, number]> {
   }
 }
 
-export async function startSeaweed(
-  opts: SpawnOptions & { dir: string; accessKeyId?: string; secretAccessKey?: string },
-): Promise<SeaweedProcess> {
+type SeaweedOptions = SpawnOptions & {
+  dir: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+};
+
+/**
+ * Starts SeaweedFS; a start that dies early (one of its eight ports taken between our probe
+ * and its bind) is tried again on other ports, twice at most.
+ */
+export async function startSeaweed(opts: SeaweedOptions): Promise<SeaweedProcess> {
   const weed = await seaweedBinary();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(weed, opts);
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
+}
+
+async function startOnce(weed: string, opts: SeaweedOptions): Promise<SeaweedProcess> {
   fs.mkdirSync(opts.dir, { recursive: true });
   const accessKeyId = opts.accessKeyId ?? 'karbor-test';
   const secretAccessKey = opts.secretAccessKey ?? 'karbor-test-secret';
