@@ -2,6 +2,7 @@ import {
   checkStickyBeforeHookRetry,
   STICKY_QUEUE_SCHEDULE_TO_START,
 } from '../temporal-config/activity-options';
+import { ProviderConfigError } from '../common/errors';
 import * as fs from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import * as path from 'node:path';
@@ -74,6 +75,15 @@ export async function buildActivityDeps(
     }),
   );
   const providers = ProviderRegistry.load(config.providersDir ?? DEFAULT_PROVIDERS_DIR, plugins);
+  // A provider's [repository] section is checked now: a mistake stops the start, naming
+  // the file, instead of failing every hook later.
+  for (const p of providers.all()) {
+    try {
+      repositories.settings(p.doc.id, p.config.repository);
+    } catch (err) {
+      throw new ProviderConfigError(`${p.file}: ${(err as Error).message}`);
+    }
+  }
   await new Catalog<ProviderDocument>(redis, config.bankPrefix).publish(
     providers.documents(),
     plugins.all().map((p) => ({

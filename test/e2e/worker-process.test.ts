@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { freePort } from '../../scripts/services';
-import { envFor, eventually, isolatedConfig } from '../support/env';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { freePort, PROJECT_ROOT } from '../../scripts/services';
+import { envFor, eventually, isolatedConfig, testEnv } from '../support/env';
 import { startWorkerProcess } from '../support/worker-process';
 
 describe('the worker process', () => {
@@ -24,6 +26,29 @@ describe('the worker process', () => {
     const { code, stderr } = await exited;
     assert.notEqual(code, 0);
     assert.match(stderr, new RegExp(`cannot reach Temporal at ${address.replace(/\./g, '\\.')}`));
+  });
+
+  it('refuses to start on a provider whose [repository] section is wrong, naming file and setting', async () => {
+    const cfg = isolatedConfig('badrepo');
+    const dir = path.join(testEnv.workDir, 'bad-repository-providers');
+    fs.mkdirSync(dir, { recursive: true });
+    const shipped = fs.readFileSync(
+      path.join(PROJECT_ROOT, 'providers.d', 'filesystem.conf'),
+      'utf8',
+    );
+    fs.writeFileSync(
+      path.join(dir, 'fs.conf'),
+      shipped.replace('compression = auto', 'compression = fast'),
+    );
+    const { exited } = startWorkerProcess({ ...envFor(cfg), KARBOR_PROVIDERS_DIR: dir });
+    const { code, stderr } = await exited;
+    assert.notEqual(code, 0);
+    const lines = stderr.trim().split('\n');
+    assert.equal(lines.length, 1, `expected one line, got:\n${stderr}`);
+    assert.match(
+      lines[0]!,
+      /fs\.conf: provider .*: \[repository\] compression must be one of auto, off, max/,
+    );
   });
 
   it('shuts down cleanly with exit code 0 on SIGTERM', async () => {
