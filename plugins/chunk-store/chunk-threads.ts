@@ -36,9 +36,18 @@ export class ChunkThreads {
     for (let i = 0; i < size; i++) this.idle.push(this.spawn());
   }
 
+  private closing = false;
+
   private spawn(): Worker {
     const w = new Worker(path.join(__dirname, 'chunk-thread.js'));
     w.unref(); // never keeps the process alive
+    // A thread that dies while idle would hang the next job given to it: it is replaced.
+    w.on('exit', () => {
+      const at = this.idle.indexOf(w);
+      if (at < 0 || this.closing) return;
+      this.idle.splice(at, 1);
+      this.give(this.spawn());
+    });
     return w;
   }
 
@@ -46,6 +55,11 @@ export class ChunkThreads {
   async run(job: Job, on: JobHandlers = {}, signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
     const thread = await this.take();
+    // Cancelled while it waited for a free thread: the job never starts.
+    if (signal?.aborted) {
+      this.give(thread);
+      signal.throwIfAborted();
+    }
     // A thread that stops mid-job (failure elsewhere, abort, crash) is replaced, not reused.
     let reusable = false;
     let cleanup = () => {};
@@ -174,6 +188,7 @@ export class ChunkThreads {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.idle.splice(0).map((w) => w.terminate()));
   }
 }
