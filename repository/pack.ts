@@ -49,7 +49,7 @@ export class PackBuilder {
    * The pack file's parts, in order (blobs, sealed header, trailer), and its id; the builder
    * is spent afterwards.
    */
-  finish(keys: MasterKeys): { parts: Buffer[]; sealedHeader: Buffer; size: number } {
+  finish(keys: MasterKeys): { parts: Buffer[]; sealedHeader: Buffer } {
     const header = Buffer.alloc(this.entries.length * ENTRY);
     this.entries.forEach((e, i) => {
       const at = i * ENTRY;
@@ -63,7 +63,7 @@ export class PackBuilder {
     trailer.writeUInt32LE(sealedHeader.length);
     const parts = [...this.parts, sealedHeader, trailer];
     this.parts.length = 0;
-    return { parts, sealedHeader, size: this.size + sealedHeader.length + TRAILER };
+    return { parts, sealedHeader };
   }
 }
 

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { fsAt } from '../directory/fs-at';
-import { BlobMissingError, RepositoryDamagedError } from '../../repository/errors';
+import { ChunkError, readAsChunk } from './chunk-store';
 import { PackRangeReader } from '../../repository/range-reader';
 import { repositoryFromSpec } from '../../repository/spec';
 import { Chunker } from './chunker';
@@ -129,27 +129,9 @@ async function store(job: StoreJob): Promise<void> {
   await answered;
 }
 
-/** A chunk that cannot be read back: missing from the index or a pack, or damaged. */
-class ChunkUnreadable extends Error {
-  constructor(
-    readonly hash: string,
-    readonly why: 'missing' | 'corrupt',
-    readonly detail: string,
-  ) {
-    super(detail);
-  }
-}
-
-/** One blob's data, checked; ChunkUnreadable when it cannot be had. */
-async function readChunk(reader: PackRangeReader, id: string): Promise<Buffer> {
-  try {
-    return await reader.blob(id);
-  } catch (err) {
-    if (err instanceof BlobMissingError) throw new ChunkUnreadable(id, 'missing', err.message);
-    if (err instanceof RepositoryDamagedError)
-      throw new ChunkUnreadable(id, 'corrupt', err.message);
-    throw err;
-  }
+/** One blob's data, checked; a ChunkError when it cannot be had. */
+function readChunk(reader: PackRangeReader, id: string): Promise<Buffer> {
+  return readAsChunk(id, () => reader.blob(id));
 }
 
 /** A few recently read chunks, by id; what is here was checked when it was read. */
@@ -286,7 +268,7 @@ async function restore(job: RestoreJob): Promise<void> {
       try {
         await writeFile(fd, file, cache, progress);
       } catch (err) {
-        if (err instanceof ChunkUnreadable)
+        if (err instanceof ChunkError)
           throw new DamageFound({ hash: err.hash, why: err.why, index, detail: err.detail });
         throw err;
       } finally {
@@ -308,7 +290,7 @@ async function check(job: CheckJob): Promise<void> {
     try {
       progress.add((await readChunk(reader, hash)).length);
     } catch (err) {
-      if (!(err instanceof ChunkUnreadable)) throw err;
+      if (!(err instanceof ChunkError)) throw err;
       post({ kind: 'damaged', damage: { hash, why: err.why, index, detail: err.detail } });
     }
   }

@@ -3,10 +3,9 @@
 import type { Bank } from '../../bank/bank';
 import type { ChunkRefs } from '../../bank/chunk-refs';
 import { KarborError } from '../../common/errors';
-import { BlobMissingError, RepositoryDamagedError } from '../../repository/errors';
 import type { BlobType, PackBuilder } from '../../repository/pack';
 import type { BlobLocation } from '../../repository/repository';
-import { ChunkError } from './chunk-store';
+import { ChunkError, readAsChunk } from './chunk-store';
 import { Chunker } from './chunker';
 import type { ChunkThreads } from './chunk-threads';
 import { DamagedChunkError } from './chunk-threads';
@@ -432,14 +431,8 @@ export class ProviderChunks {
   }
 
   /** One blob, its failures as ChunkError (naming the repository file). */
-  private async read(id: string, at: BlobLocation | undefined): Promise<Buffer> {
-    try {
-      return await this.repo.readBlob(id, at);
-    } catch (err) {
-      if (err instanceof BlobMissingError) throw new ChunkError(id, 'missing', err.message);
-      if (err instanceof RepositoryDamagedError) throw new ChunkError(id, 'corrupt', err.message);
-      throw err;
-    }
+  private read(id: string, at: BlobLocation | undefined): Promise<Buffer> {
+    return readAsChunk(id, () => this.repo.readBlob(id, at));
   }
 
   /**
